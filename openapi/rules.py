@@ -41,7 +41,8 @@ def _floor_product_at_least(
             return True
         product *= value
     # A small tolerance keeps 0.1 * 10 (= 0.9999999999999999 in binary) on the side a person expects.
-    return math.floor(product + 1e-9) >= spec["minimum"]
+    minimum: int = spec["minimum"]
+    return math.floor(product + 1e-9) >= minimum
 
 
 _KINDS = {"floor-product-at-least": _floor_product_at_least}
