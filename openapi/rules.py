@@ -42,6 +42,8 @@ def _floor_product_at_least(
         product *= value
     # A small tolerance keeps 0.1 * 10 (= 0.9999999999999999 in binary) on the side a person expects.
     minimum: int = spec["minimum"]
+    if not math.isfinite(product):  # huge factors overflow to inf, which floor() cannot take
+        return product >= minimum
     return math.floor(product + 1e-9) >= minimum
 
 
