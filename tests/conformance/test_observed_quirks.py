@@ -1,0 +1,60 @@
+"""The mock's `observed` profile: the audit reports each of the vendor's quirks as a finding."""
+
+from __future__ import annotations
+
+import pytest
+
+from mock_server.app import create_app
+from mock_server.quirks import QUIRKS
+from mock_server.testing import running_server
+from tests.conformance.conftest import audit, mock_settings
+
+pytestmark = pytest.mark.conformance
+
+# quirk -> (tier, operations audited, the finding that reports it)
+EXPECTED = {
+    "messege_typo": (
+        "stateful",
+        ("img_mixer", "fetch_v6"),
+        "fetch_v6 reply.messege: processing branch declares the property",
+    ),
+    "processing_output_string": (
+        "stateful",
+        ("img_mixer", "fetch_v6"),
+        "img_mixer reply.output: processing branch type array",
+    ),
+    "proxy_links_empty_string": (
+        "stateful",
+        ("img_mixer", "fetch_v6"),
+        "img_mixer reply.proxy_links: processing branch type array",
+    ),
+    "laravel_validation_object": (
+        "ranges",
+        ("img_mixer",),
+        "img_mixer reply.message: error branch type string",
+    ),
+    "eta_float": (
+        "stateful",
+        ("magic_mix_enterprise", "fetch_enterprise"),
+        "magic_mix_enterprise reply.eta: processing branch type integer",
+    ),
+    "v5_fetch_result_v3": (
+        "stateful",
+        ("magic_mix_v5", "fetch_v5"),
+        "magic_mix_v5 reply.fetch_result: is the linked fetch URL",
+    ),
+    "escaped_slashes": ("smoke", ("img_mixer",), "img_mixer reply: slashes are not escaped in JSON"),
+}
+
+
+def test_every_quirk_the_mock_knows_has_an_expected_finding() -> None:
+    assert sorted(EXPECTED) == sorted(quirk.name for quirk in QUIRKS)
+
+
+@pytest.mark.parametrize("quirk", sorted(EXPECTED))
+def test_quirk_is_reported(quirk: str) -> None:
+    tier, operations, expected = EXPECTED[quirk]
+    with running_server(create_app(mock_settings(profile="observed", quirks=(quirk,)))) as url:
+        result = audit(url, tiers=(tier,), operations=operations)
+    keys = [finding.key for finding in result.findings]
+    assert keys == [expected]
