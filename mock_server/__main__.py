@@ -1,0 +1,7 @@
+"""`python -m mock_server` is the `mixmock` command."""
+
+import sys
+
+from mock_server.cli import main
+
+sys.exit(main())

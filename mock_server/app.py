@@ -1,0 +1,105 @@
+"""The ASGI application: the vendor's routes (from the specs), output files, and a health check."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from mock_server.clock import Clock, SystemClock
+from mock_server.contract import load_operations
+from mock_server.engines.base import Engine
+from mock_server.engines.registry import build_engine
+from mock_server.identity import DerivedIds, Ids
+from mock_server.images import serve_image
+from mock_server.negotiation import Policy
+from mock_server.pipeline import handle
+from mock_server.quirks import select_quirks
+from mock_server.runtime import ImageCache, Runtime
+from mock_server.scenario_rules import RulesError, load_rules
+from mock_server.settings import Settings, SettingsError, load_settings, settings_from_json
+from mock_server.sqlite_store import SQLiteJobStore
+
+__all__ = ["RESOLVED_SETTINGS_ENV", "app_from_environment", "build_runtime", "create_app"]
+
+# Set by `mixmock serve --workers N` so that every worker process gets the same resolved settings.
+RESOLVED_SETTINGS_ENV = "MIXMOCK_RESOLVED_SETTINGS"
+_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+def build_runtime(
+    settings: Settings, *, engine: Engine | None = None, clock: Clock | None = None, ids: Ids | None = None
+) -> Runtime:
+    """Everything a server process holds; raises SettingsError naming a bad setting."""
+    try:
+        rules = load_rules(settings.rules_file)
+        quirks = select_quirks(settings.profile, settings.quirks)
+    except (RulesError, ValueError) as error:
+        raise SettingsError(str(error)) from None
+    return Runtime(
+        settings=settings,
+        operations=load_operations(),
+        store=SQLiteJobStore(settings.store),
+        engine=engine if engine is not None else build_engine(settings),
+        clock=clock or SystemClock(),
+        ids=ids or DerivedIds(settings.seed),
+        policy=Policy(rules=tuple(rules), ratios=dict(settings.ratios), error_status=settings.error_status),
+        rng=random.Random(settings.seed),
+        images=ImageCache(settings.image_cache_size),
+        quirks=quirks,
+    )
+
+
+def create_app(
+    settings: Settings, *, engine: Engine | None = None, clock: Clock | None = None, ids: Ids | None = None
+) -> Starlette:
+    runtime = build_runtime(settings, engine=engine, clock=clock, ids=ids)
+
+    async def api(request: Request) -> Response:
+        return await handle(runtime, request)
+
+    async def image(request: Request) -> Response:
+        return await serve_image(runtime, request.path_params["name"])
+
+    async def health(request: Request) -> Response:
+        return JSONResponse(
+            {
+                "status": "ok",
+                "engine": runtime.engine.name,
+                "profile": settings.profile,
+                "store": settings.store,
+            }
+        )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            for task in list(runtime.tasks):
+                task.cancel()
+            await runtime.engine.aclose()
+            runtime.store.close()
+
+    app = Starlette(
+        routes=[
+            Route("/health", health, methods=["GET"]),
+            Route("/generations/{name}", image, methods=["GET"]),
+            Route("/{path:path}", api, methods=_METHODS),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    return app
+
+
+def app_from_environment() -> Starlette:
+    """The app factory worker processes import (`uvicorn --factory mock_server.app:app_from_environment`)."""
+    resolved = os.environ.get(RESOLVED_SETTINGS_ENV)
+    return create_app(settings_from_json(resolved) if resolved else load_settings())

@@ -1,0 +1,34 @@
+"""Building the configured engine; the diffusers engine is imported only when it is asked for."""
+
+from __future__ import annotations
+
+import importlib
+
+from mock_server.engines.base import Engine
+from mock_server.engines.synthetic import SyntheticEngine
+from mock_server.settings import Settings, SettingsError
+
+__all__ = ["build_engine"]
+
+
+def build_engine(settings: Settings) -> Engine:
+    if settings.engine == "synthetic":
+        return SyntheticEngine()
+    if settings.engine == "diffusers":
+        try:
+            module = importlib.import_module("mock_server.engines.diffusers")
+        except ImportError as error:
+            raise SettingsError(
+                f"engine 'diffusers' needs the reference extra (pip install 'mixmock[reference]'): {error}"
+            ) from None
+        if not settings.model_dir:
+            raise SettingsError("engine 'diffusers' needs --model-dir (a folder of diffusers-format weights)")
+        engine: Engine = module.DiffusersEngine.create(
+            model_dir=settings.model_dir,
+            device=settings.device,
+            dtype=settings.dtype,
+            mixing=settings.mixing,
+            allow_hosts=settings.allow_hosts,
+        )
+        return engine
+    raise SettingsError(f"setting 'engine' = {settings.engine!r}: expected synthetic or diffusers")

@@ -1,0 +1,68 @@
+"""Jobs: every accepted create request, as the store keeps it, and the interface of a store.
+
+The embedded store is SQLite (`sqlite_store.py`); anything with the `JobStore` methods (a Redis-backed
+store, say) can replace it when several machines must share jobs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, Protocol
+
+from mock_server.engines.base import ImageJob
+
+__all__ = ["Job", "JobState", "JobStore"]
+
+JobState = Literal["processing", "success", "failed"]
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    operation_id: str
+    file_prefix: str
+    state: JobState
+    created_at: float
+    image_job: ImageJob
+    output: tuple[str, ...]  # the image URLs (a processing reply's future_links)
+    meta: Mapping[str, Any]
+    generation_time: float
+    ready_at: float | None = None  # processing jobs finished by time; None: by polls or by the engine
+    polls_needed: int | None = None  # processing jobs finished after this many fetches
+    polls: int = 0
+    message: str | None = None  # why a failed job failed
+    webhook: str | None = None
+    track_id: Any = None
+    extra: Mapping[str, Any] = field(default_factory=dict)  # room for later features (webhook log...)
+
+    def finished(self, state: JobState, message: str | None = None) -> Job:
+        return replace(self, state=state, message=message)
+
+
+class JobStore(Protocol):
+    def create(self, build: Callable[[int], Job]) -> Job:
+        """Reserve an id, build the job for it and save it, as one write (the hot path of every create)."""
+        ...
+
+    def reserve_id(self) -> int:
+        """A new job id, unique across every process sharing the store, increasing."""
+        ...
+
+    def save(self, job: Job) -> None:
+        """Write a job (insert or replace) under its reserved id."""
+        ...
+
+    def get(self, job_id: int) -> Job | None: ...
+
+    def by_prefix(self, file_prefix: str) -> Job | None: ...
+
+    def record_poll(self, job_id: int) -> Job | None:
+        """Count one fetch of the job and return it updated, atomically."""
+        ...
+
+    def put_images(self, file_prefix: str, images: Sequence[bytes]) -> None: ...
+
+    def get_image(self, file_prefix: str, index: int) -> bytes | None: ...
+
+    def close(self) -> None: ...

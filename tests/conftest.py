@@ -1,0 +1,44 @@
+"""Fixtures shared across suites: mock settings and an in-process client of the mock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from mock_server.app import create_app
+from mock_server.clock import Clock, ManualClock
+from mock_server.engines.base import Engine
+from mock_server.settings import Settings
+
+ClientFactory = Callable[..., AbstractContextManager[TestClient]]
+
+
+@pytest.fixture
+def strict_settings() -> Settings:
+    """An in-memory store and strict mode: a reply that breaks the spec fails the test."""
+    return Settings(store=":memory:", strict=True)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def mock_client(strict_settings: Settings, clock: ManualClock) -> ClientFactory:
+    """`with mock_client(profile="observed") as client:` — the app in-process, settings overridden."""
+
+    @contextmanager
+    def make(
+        *, engine: Engine | None = None, clock_: Clock | None = None, **overrides: Any
+    ) -> Iterator[TestClient]:
+        app = create_app(replace(strict_settings, **overrides), engine=engine, clock=clock_ or clock)
+        with TestClient(app, base_url="http://mock.test") as client:
+            yield client
+
+    return make

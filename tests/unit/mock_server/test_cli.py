@@ -1,0 +1,47 @@
+"""The `mixmock` command line: help, and exit code 2 with a clear message for bad settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mock_server.cli import main
+
+pytestmark = [pytest.mark.unit, pytest.mark.timeout(30)]
+
+
+def test_help_names_every_env_var(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as raised:
+        main(["serve", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert raised.value.code == 0
+    for name in (
+        "MIXMOCK_PORT",
+        "MIXMOCK_PROFILE",
+        "MIXMOCK_STORE",
+        "MIXMOCK_RULES_FILE",
+        "MIXMOCK_QUEUE_THRESHOLD_S",
+    ):
+        assert name in text
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["serve", "--port", "70000"], "'port' = 70000"),
+        (["serve", "--processing-ratio", "2"], "processing=2.0"),
+        (["serve", "--profile", "observed", "--quirk", "nope"], "unknown quirk"),
+        (["serve", "--config", "/nonexistent/mixmock.yaml"], "cannot read config file"),
+    ],
+)
+def test_bad_settings_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str], words: str) -> None:
+    assert main(argv) == 2
+    assert words in capsys.readouterr().err
+
+
+def test_bad_rules_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("rules: [{then: {scenario: sometimes}}]")
+    assert main(["serve", "--rules", str(rules)]) == 2
+    assert "scenario='sometimes'" in capsys.readouterr().err
