@@ -1,0 +1,275 @@
+"""Fetching the images a request names (`http(s)://` or `data:`), safely, for an eager engine.
+
+A request's image URL is untrusted input that the server will dereference, so every fetch is bounded
+(size, time, pixels, redirects) and may only reach public addresses: the host name is resolved, every
+address it resolves to is checked, and the connection is pinned to a checked address so the name
+cannot be re-resolved elsewhere in between (DNS rebinding). Redirects are followed by hand, each hop
+checked the same way. Any failure is an `EngineInputError` worded like the vendor's reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import io
+import ipaddress
+import socket
+import warnings
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from urllib.parse import unquote_to_bytes, urljoin, urlsplit
+
+import httpx
+from PIL import Image, UnidentifiedImageError
+
+from mock_server.engines.base import EngineInputError
+
+__all__ = ["FETCH_FAILED", "FetchPolicy", "ImageFetcher", "Resolver", "blocked_reason", "system_resolver"]
+
+FETCH_FAILED = "Unable to fetch image from provided URL"
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+"""Host name and port to the IP addresses (as strings) a connection could reach."""
+
+_ACCEPTED_TYPES = ("image/", "application/octet-stream", "binary/octet-stream")
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_UNDECODABLE = (UnidentifiedImageError, Image.DecompressionBombWarning, Image.DecompressionBombError)
+_SHOWN = 80  # characters of a URL repeated in an error message (data: URIs are long)
+
+
+@dataclass(frozen=True)
+class FetchPolicy:
+    """Limits of one fetch; `allow_hosts` lists host names or CIDRs exempt from the address check."""
+
+    max_bytes: int = 10 * 1024 * 1024
+    timeout_s: float = 20.0
+    max_pixels: int = 4096 * 4096
+    max_redirects: int = 3
+    allow_hosts: tuple[str, ...] = ()
+    _names: frozenset[str] = field(init=False, repr=False, compare=False)
+    _networks: tuple[IPNetwork, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for name, value in (("max_bytes", self.max_bytes), ("max_pixels", self.max_pixels)):
+            if value < 1:
+                raise ValueError(f"{name} must be at least 1, got {value!r}")
+        if not self.timeout_s > 0:
+            raise ValueError(f"timeout_s must be positive, got {self.timeout_s!r}")
+        if self.max_redirects < 0:
+            raise ValueError(f"max_redirects must be 0 or more, got {self.max_redirects!r}")
+        names, networks = _parse_allow_list(self.allow_hosts)
+        object.__setattr__(self, "_names", names)
+        object.__setattr__(self, "_networks", networks)
+
+    def host_allowed(self, host: str) -> bool:
+        return host.lower().rstrip(".") in self._names
+
+    def address_allowed(self, address: IPAddress) -> bool:
+        return any(address in network for network in self._networks if network.version == address.version)
+
+
+def _parse_allow_list(entries: Iterable[str]) -> tuple[frozenset[str], tuple[IPNetwork, ...]]:
+    names: set[str] = set()
+    networks: list[IPNetwork] = []
+    for entry in entries:
+        text = entry.strip()
+        if not text:
+            raise ValueError(f"allow_hosts entries must not be empty, got {entry!r}")
+        try:
+            networks.append(ipaddress.ip_network(text, strict=False))
+        except ValueError:
+            if "/" in text or " " in text:
+                raise ValueError(f"allow_hosts entry {entry!r} is neither a host name nor a CIDR") from None
+            names.add(text.lower().rstrip("."))
+    return frozenset(names), tuple(networks)
+
+
+def blocked_reason(address: IPAddress) -> str | None:
+    """Why a fetch must not connect to `address`, or None for a public address."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    for attribute in ("is_loopback", "is_link_local", "is_multicast", "is_unspecified", "is_reserved"):
+        if getattr(address, attribute):
+            return f"the address {address} is {attribute.removeprefix('is_').replace('_', '-')}"
+    if address.is_private:
+        return f"the address {address} is private"
+    if not address.is_global:
+        return f"the address {address} is not globally routable"
+    return None
+
+
+async def system_resolver(host: str, port: int) -> list[str]:
+    loop = asyncio.get_running_loop()
+    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return sorted({str(info[4][0]) for info in infos})
+
+
+class _RefusedError(Exception):
+    """A fetch step failed; carries the reason for the message."""
+
+
+class ImageFetcher:
+    """Fetches and decodes images under a `FetchPolicy`; one instance serves many requests."""
+
+    def __init__(
+        self,
+        policy: FetchPolicy | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        resolver: Resolver | None = None,
+    ) -> None:
+        self.policy = policy or FetchPolicy()
+        self._resolve = resolver or system_resolver
+        # trust_env=False: a proxy from the environment would make the address check meaningless.
+        self._client = httpx.AsyncClient(transport=transport, follow_redirects=False, trust_env=False)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def fetch(self, field_name: str, url: str) -> Image.Image:
+        """The decoded image at `url`; raises EngineInputError naming `field_name` and the reason."""
+        try:
+            async with asyncio.timeout(self.policy.timeout_s):
+                payload = await self._payload(url)
+            return self._decode(payload)
+        except _RefusedError as refused:
+            reason = str(refused)
+        except TimeoutError:
+            reason = f"no complete answer within {self.policy.timeout_s:g} s"
+        shown = url if len(url) <= _SHOWN else url[:_SHOWN] + "..."
+        raise EngineInputError(field_name, f"{FETCH_FAILED}: {reason} ({field_name}: {shown!r})")
+
+    async def _payload(self, url: str) -> bytes:
+        if url[:5].lower() == "data:":
+            return self._data_uri(url)
+        current = url
+        for _ in range(self.policy.max_redirects + 1):
+            response_or_next = await self._get(current)
+            if isinstance(response_or_next, bytes):
+                return response_or_next
+            current = response_or_next
+        raise _RefusedError(f"more than {self.policy.max_redirects} redirects")
+
+    def _data_uri(self, url: str) -> bytes:
+        header, comma, data = url[5:].partition(",")
+        if not comma:
+            raise _RefusedError("a data: URI needs a comma before its data")
+        media_type, *options = header.split(";")
+        if media_type and not media_type.lower().startswith(_ACCEPTED_TYPES):
+            raise _RefusedError(f"the data: URI's media type {media_type!r} is not an image type")
+        if len(data) > self.policy.max_bytes * 4 // 3 + 4:
+            raise _RefusedError(f"the image is larger than {self.policy.max_bytes} bytes")
+        try:
+            if "base64" in (option.lower() for option in options):
+                text = "".join(unquote_to_bytes(data).decode("ascii").split())
+                payload = base64.b64decode(text, validate=True)
+            else:
+                payload = unquote_to_bytes(data)
+        except (binascii.Error, UnicodeDecodeError) as error:
+            raise _RefusedError(f"the data: URI's base64 data does not decode ({error})") from None
+        if len(payload) > self.policy.max_bytes:
+            raise _RefusedError(f"the image is larger than {self.policy.max_bytes} bytes")
+        return payload
+
+    async def _get(self, url: str) -> bytes | str:
+        """The body at `url`, or the URL a redirect points to."""
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme not in ("http", "https"):
+            raise _RefusedError(f"the scheme {scheme or '(none)'!r} is not supported (http, https or data)")
+        try:
+            host, port = parts.hostname, parts.port or (443 if scheme == "https" else 80)
+        except ValueError:
+            raise _RefusedError("the URL's port is not a number") from None
+        if not host:
+            raise _RefusedError("the URL has no host")
+        address = await self._checked_address(host, port)
+        request = self._pinned_request(httpx.URL(url), address, host)
+        try:
+            response = await self._client.send(request, stream=True)
+        except httpx.HTTPError as error:
+            raise _RefusedError(f"the connection failed ({type(error).__name__}: {error})") from None
+        try:
+            if response.status_code in _REDIRECTS and "location" in response.headers:
+                return urljoin(url, response.headers["location"])
+            if response.status_code != 200:
+                raise _RefusedError(f"the server answered HTTP {response.status_code}")
+            self._check_headers(response)
+            return await self._read_capped(response)
+        finally:
+            await response.aclose()
+
+    async def _checked_address(self, host: str, port: int) -> str:
+        try:
+            literal: IPAddress | None = ipaddress.ip_address(host)
+        except ValueError:
+            literal = None
+        if literal is not None:
+            addresses = [str(literal)]
+        else:
+            try:
+                addresses = await self._resolve(host, port)
+            except OSError as error:
+                raise _RefusedError(f"the host {host!r} does not resolve ({error})") from None
+            if not addresses:
+                raise _RefusedError(f"the host {host!r} does not resolve")
+        if self.policy.host_allowed(host):
+            return addresses[0]
+        for text in addresses:
+            address = ipaddress.ip_address(text)
+            reason = blocked_reason(address)
+            if reason is not None and not self.policy.address_allowed(address):
+                raise _RefusedError(f"{reason} (host {host!r}) and not in the allow-list")
+        return addresses[0]
+
+    def _pinned_request(self, url: httpx.URL, address: str, host: str) -> httpx.Request:
+        """A request for `url` that connects to `address` while naming `host` (Host header, TLS SNI)."""
+        authority = url.netloc.decode("ascii")
+        extensions = {"sni_hostname": host} if url.scheme == "https" else {}
+        return self._client.build_request(
+            "GET",
+            url.copy_with(host=address),
+            headers={"Host": authority, "Accept": "image/*"},
+            extensions=extensions,
+        )
+
+    def _check_headers(self, response: httpx.Response) -> None:
+        content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type and not content_type.startswith(_ACCEPTED_TYPES):
+            raise _RefusedError(f"the content type {content_type!r} is not an image type")
+        length = response.headers.get("content-length", "")
+        if length.isdigit() and int(length) > self.policy.max_bytes:
+            limit = self.policy.max_bytes
+            raise _RefusedError(f"the image is larger than {limit} bytes ({length} announced)")
+
+    async def _read_capped(self, response: httpx.Response) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > self.policy.max_bytes:
+                    raise _RefusedError(f"the image is larger than {self.policy.max_bytes} bytes")
+                chunks.append(chunk)
+        except httpx.HTTPError as error:
+            raise _RefusedError(f"the transfer failed ({type(error).__name__}: {error})") from None
+        return b"".join(chunks)
+
+    def _decode(self, payload: bytes) -> Image.Image:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                image = Image.open(io.BytesIO(payload))
+                width, height = image.size
+                limit = self.policy.max_pixels
+                if width * height > limit:
+                    raise _RefusedError(f"the image has {width}x{height} pixels, more than {limit}")
+                image.load()
+        except _UNDECODABLE as error:
+            raise _RefusedError(f"the content is not a decodable image ({type(error).__name__})") from None
+        except (OSError, SyntaxError, ValueError) as error:
+            raise _RefusedError(f"the image data is damaged ({error})") from None
+        return image
