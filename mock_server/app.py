@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import random
@@ -23,6 +24,7 @@ from mock_server.pipeline import handle
 from mock_server.quirks import select_quirks
 from mock_server.runtime import ImageCache, Runtime
 from mock_server.scenario_rules import RulesError, load_rules
+from mock_server.services import admin_routes, attach_services, background_loops, close_services
 from mock_server.settings import Settings, SettingsError, load_settings, settings_from_json
 from mock_server.sqlite_store import SQLiteJobStore
 
@@ -42,7 +44,7 @@ def build_runtime(
         quirks = select_quirks(settings.profile, settings.quirks)
     except (RulesError, ValueError) as error:
         raise SettingsError(str(error)) from None
-    return Runtime(
+    runtime = Runtime(
         settings=settings,
         operations=load_operations(),
         store=SQLiteJobStore(settings.store),
@@ -54,6 +56,7 @@ def build_runtime(
         images=ImageCache(settings.image_cache_size),
         quirks=quirks,
     )
+    return attach_services(runtime)
 
 
 def create_app(
@@ -79,11 +82,14 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        loops = [asyncio.create_task(loop) for loop in background_loops(runtime)]
         try:
             yield
         finally:
-            for task in list(runtime.tasks):
+            for task in [*loops, *runtime.tasks]:
                 task.cancel()
+            await asyncio.gather(*loops, return_exceptions=True)
+            await close_services(runtime)
             await runtime.engine.aclose()
             runtime.store.close()
 
@@ -91,6 +97,7 @@ def create_app(
         routes=[
             Route("/health", health, methods=["GET"]),
             Route("/generations/{name}", image, methods=["GET"]),
+            *admin_routes(runtime),
             Route("/{path:path}", api, methods=_METHODS),
         ],
         lifespan=lifespan,

@@ -119,6 +119,85 @@ def _serve_parser(commands: Any) -> None:
         const=False,
         help=f"do not log one line per request ({_env('access_log')}=false)",
     )
+    _ci_arguments(serve)
+
+
+def _ci_arguments(serve: argparse.ArgumentParser) -> None:
+    """Webhooks, faults, the admin API, expiry and input limits."""
+    add = serve.add_argument
+    add(
+        "--webhook-allow-host",
+        action="append",
+        dest="webhook_allow_hosts",
+        metavar="HOST",
+        help="a host, *.suffix, IP network or * that webhooks may call (repeatable); default loopback "
+        f"({_env('webhook_allow_hosts')})",
+    )
+    add(
+        "--webhook-retry",
+        dest="webhook_retry_s",
+        type=float,
+        metavar="SECONDS",
+        help=f"keep retrying a webhook this long; default 300 ({_env('webhook_retry_s')})",
+    )
+    add("--latency", help=f"200ms, uniform:100ms:300ms or lognormal:200ms:0.5 ({_env('latency')})")
+    add("--faults", help=f"shares of deliberate faults, e.g. drop=0.01,503=0.02 ({_env('faults')})")
+    add(
+        "--fault-seed",
+        type=int,
+        help=f"seed of the fault and latency draws; default 0 ({_env('fault_seed')})",
+    )
+    add(
+        "--slow-body",
+        dest="slow_body_s",
+        type=float,
+        metavar="SECONDS",
+        help=f"how long a slow-body reply takes; default 2 ({_env('slow_body_s')})",
+    )
+    add(
+        "--queue-limit",
+        type=int,
+        metavar="N",
+        help=f"pending jobs per key before the rate-limit reply ({_env('queue_limit')})",
+    )
+    add(
+        "--failed-job-rate",
+        type=float,
+        metavar="FRACTION",
+        help=f"share of queued jobs that end failed ({_env('failed_job_rate')})",
+    )
+    add(
+        "--no-admin",
+        dest="admin",
+        action="store_const",
+        const=False,
+        help=f"switch the /_mixmock/ inspection API off ({_env('admin')}=false)",
+    )
+    add("--admin-token", help=f"require Authorization: Bearer TOKEN on /_mixmock/ ({_env('admin_token')})")
+    add(
+        "--job-ttl",
+        dest="job_ttl_s",
+        type=float,
+        metavar="SECONDS",
+        help=f"jobs expire after this; default 86400 ({_env('job_ttl_s')})",
+    )
+    add(
+        "--purge-every",
+        dest="purge_every_s",
+        type=float,
+        metavar="SECONDS",
+        help=f"how often expired jobs are deleted; default 60 ({_env('purge_every_s')})",
+    )
+    add(
+        "--max-body-bytes",
+        type=int,
+        help=f"request body size limit; default 1048576 ({_env('max_body_bytes')})",
+    )
+    add(
+        "--journal-size",
+        type=int,
+        help=f"request journal entries kept; default 10000 ({_env('journal_size')})",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -150,6 +229,9 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         ),
         *("seed", "rules_file", "default_eta", "processing_polls", "strict", "engine", "model_dir", "device"),
         *("dtype", "queue_threshold_s", "public_url", "access_log"),
+        *("webhook_allow_hosts", "webhook_retry_s", "latency", "faults", "fault_seed", "slow_body_s"),
+        *("queue_limit", "failed_job_rate", "admin", "admin_token", "job_ttl_s", "purge_every_s"),
+        *("max_body_bytes", "journal_size"),
     ]
     overrides = {name: getattr(args, name) for name in names}
     if args.processing_ratio is not None:

@@ -13,7 +13,7 @@ from typing import Any
 from mock_server.contract import Operation
 from mock_server.echo import build_image_job, build_meta, output_names, request_params
 from mock_server.intake import Intake
-from mock_server.jobs import Job
+from mock_server.jobs import Job, key_digest
 from mock_server.lifecycle import advance_on_fetch, finish, start_engine
 from mock_server.negotiation import SERVER_ERRORS, Outcome
 from mock_server.runtime import Runtime
@@ -69,7 +69,17 @@ def _build_job(runtime: Runtime, operation: Operation, intake: Intake, outcome: 
         polls_needed=polls if processing and runtime.engine.lazy else None,
         webhook=params.get("webhook"),
         track_id=params.get("track_id"),
+        extra=_extra(runtime, intake, job_id, processing),
     )
+
+
+def _extra(runtime: Runtime, intake: Intake, job_id: int, processing: bool) -> dict[str, Any]:
+    """The key's digest (for the queue limit) and, drawn by the failed-job rate, whether the job fails."""
+    extra: dict[str, Any] = {"key": key_digest(intake.body.get("key"))}
+    rate = runtime.settings.failed_job_rate
+    if processing and runtime.engine.lazy and rate > 0 and runtime.ids.fraction(job_id, "fails") < rate:
+        extra["fails"] = True
+    return extra
 
 
 def _success(job: Job) -> dict[str, Any]:
@@ -148,6 +158,8 @@ async def _fetch(runtime: Runtime, operation: Operation, intake: Intake, outcome
         return ResponseDraft(code, body, outcome.example)
     job_id = _job_id(intake)
     job = None if job_id is None else runtime.store.get(job_id)
+    if job is not None and runtime.clock.now() - job.created_at >= runtime.settings.job_ttl_s:
+        job = None  # expired like the vendor's after 24 hours; the purge loop deletes it later
     if job is None:
         return ResponseDraft(code, operation.example("failed_not_found"), "failed_not_found")
     if outcome.forced and job.state == "processing":  # Prefer: scenario=success finishes the job now

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
+
+from mock_server.limits import BodyLimits, declared_length_problem, decode_json, read_limited
 
 __all__ = ["MAX_BODY_BYTES", "Intake", "parse_body", "read_intake"]
 
@@ -31,35 +32,19 @@ class Intake:
     headers: Mapping[str, str]
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def _finite_float(text: str) -> float:
-    # 1e400 is valid JSON syntax but no finite number; validators cannot compare it, so it is refused here.
-    value = float(text)
-    if value in (float("inf"), float("-inf")):
-        raise ValueError(f"the number {text[:40]} is out of range")
-    return value
-
-
-def parse_body(content_type: str, raw: bytes) -> tuple[Any, str | None]:
-    """(object, None), or (None, why the body is unusable)."""
+def parse_body(content_type: str, raw: bytes, limits: BodyLimits | None = None) -> tuple[Any, str | None]:
+    """(object, None), or (None, why the body is unusable); hostile JSON is refused by `limits`."""
+    limits = limits or BodyLimits(max_bytes=MAX_BODY_BYTES)
     media_type = content_type.split(";", 1)[0].strip().lower()
     if media_type != "application/json" and not media_type.endswith("+json"):
         return None, f"content type {content_type or '(none)'!r} is not application/json"
     if not raw.strip():
         return None, "the body is empty"
-    if len(raw) > MAX_BODY_BYTES:
-        return None, f"the body is larger than {MAX_BODY_BYTES} bytes"
-    try:
-        body = json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float)
-    except UnicodeDecodeError:
-        return None, "the body is not UTF-8 text"
-    except RecursionError:
-        return None, "the JSON nests too deeply"
-    except ValueError as error:
-        return None, f"the body is not valid JSON ({error})"
+    if len(raw) > limits.max_bytes:
+        return None, f"the body is larger than {limits.max_bytes} bytes"
+    body, problem = decode_json(raw, limits)
+    if problem is not None:
+        return None, problem
     if not isinstance(body, dict):
         return None, f"the body is a JSON {_JSON_TYPES.get(type(body), 'value')}, not an object"
     return body, None
@@ -75,7 +60,16 @@ def origin_of(request: Request, public_url: str | None) -> str:
     return f"{request.url.scheme}://{host}"
 
 
-async def read_intake(request: Request, path_params: Mapping[str, str], public_url: str | None) -> Intake:
-    raw = await request.body()
-    body, problem = parse_body(request.headers.get("content-type", ""), raw)
+async def read_intake(
+    request: Request, path_params: Mapping[str, str], public_url: str | None, limits: BodyLimits | None = None
+) -> Intake:
+    """The request's body, read no further than the size limit (a huge upload is cut off, not buffered)."""
+    limits = limits or BodyLimits(max_bytes=MAX_BODY_BYTES)
+    problem = declared_length_problem(request.headers, limits)
+    raw = b""
+    if problem is None:
+        raw, problem = await read_limited(request.stream(), limits)
+    if problem is not None:
+        return Intake(None, problem, path_params, origin_of(request, public_url), request.headers)
+    body, problem = parse_body(request.headers.get("content-type", ""), raw, limits)
     return Intake(body, problem, path_params, origin_of(request, public_url), request.headers)

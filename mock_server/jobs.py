@@ -6,13 +6,14 @@ store, say) can replace it when several machines must share jobs.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 from mock_server.engines.base import ImageJob
 
-__all__ = ["Job", "JobState", "JobStore"]
+__all__ = ["Job", "JobState", "JobStore", "key_digest"]
 
 JobState = Literal["processing", "success", "failed"]
 
@@ -40,6 +41,11 @@ class Job:
         return replace(self, state=state, message=message)
 
 
+def key_digest(key: Any) -> str:
+    """What a job keeps of the API key that made it: enough to count a key's queue, never the key."""
+    return hashlib.sha256(str(key).encode("utf-8", "replace")).hexdigest()[:16]
+
+
 class JobStore(Protocol):
     def create(self, build: Callable[[int], Job]) -> Job:
         """Reserve an id, build the job for it and save it, as one write (the hot path of every create)."""
@@ -64,5 +70,19 @@ class JobStore(Protocol):
     def put_images(self, file_prefix: str, images: Sequence[bytes]) -> None: ...
 
     def get_image(self, file_prefix: str, index: int) -> bytes | None: ...
+
+    def recent(self, limit: int) -> list[Job]:
+        """The newest `limit` jobs, oldest first."""
+        ...
+
+    def pending_count(self, key_digest: str, now: float) -> int:
+        """How many jobs of one key are still processing at `now`."""
+        ...
+
+    def purge(self, before: float) -> int:
+        """Delete jobs (and their images) created before `before`; returns how many."""
+        ...
+
+    def count(self) -> int: ...
 
     def close(self) -> None: ...

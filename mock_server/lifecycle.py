@@ -10,7 +10,7 @@ from mock_server.engines.base import EngineInputError
 from mock_server.jobs import Job, JobState
 from mock_server.runtime import Runtime
 
-__all__ = ["advance_on_fetch", "finish", "is_due", "run_engine", "start_engine"]
+__all__ = ["advance_on_fetch", "finish", "is_due", "run_engine", "settle", "start_engine"]
 
 log = logging.getLogger("mixmock.jobs")
 
@@ -36,6 +36,18 @@ async def finish(runtime: Runtime, job: Job, state: JobState, message: str | Non
     return done
 
 
+def _outcome(job: Job) -> tuple[JobState, str | None]:
+    """How a queued job ends: success, or failed when the failed-job rate picked it at creation."""
+    return ("failed", "Failed, Try Again") if job.extra.get("fails") else ("success", None)
+
+
+async def settle(runtime: Runtime, job: Job) -> Job:
+    """The job as it stands now: one whose eta has passed is finished first (no poll is counted)."""
+    if is_due(job, runtime.clock.now()):
+        return await finish(runtime, job, *_outcome(job))
+    return job
+
+
 async def advance_on_fetch(runtime: Runtime, job: Job) -> Job:
     """The job as a fetch sees it now: counts the poll, and finishes it when it is due."""
     if job.state != "processing":
@@ -43,11 +55,9 @@ async def advance_on_fetch(runtime: Runtime, job: Job) -> Job:
     if job.polls_needed is not None:
         polled = runtime.store.record_poll(job.id) or job
         if polled.polls > polled.polls_needed:  # type: ignore[operator]
-            return await finish(runtime, polled, "success")
+            return await finish(runtime, polled, *_outcome(polled))
         return polled
-    if is_due(job, runtime.clock.now()):
-        return await finish(runtime, job, "success")
-    return job
+    return await settle(runtime, job)
 
 
 async def run_engine(runtime: Runtime, job: Job) -> Job:

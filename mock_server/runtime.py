@@ -12,11 +12,16 @@ from typing import Any
 from mock_server.clock import Clock
 from mock_server.contract import Operation
 from mock_server.engines.base import Engine
+from mock_server.faults import FaultConfig, FaultInjector
 from mock_server.identity import Ids
 from mock_server.jobs import Job, JobStore
+from mock_server.journal import SQLiteJournal
+from mock_server.limits import BodyLimits
 from mock_server.negotiation import Policy
+from mock_server.overrides import SQLiteOverrides
 from mock_server.quirks import Quirk
 from mock_server.settings import Settings
+from mock_server.webhooks import WebhookDispatcher
 
 __all__ = ["ImageCache", "JobListener", "Runtime"]
 
@@ -58,3 +63,9 @@ class Runtime:
     # Called when a job reaches success or failed (webhook delivery hooks in here).
     listeners: list[JobListener] = field(default_factory=list)
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    # CI features: the request journal, run-time scenario defaults, webhooks, faults, input limits
+    journal: SQLiteJournal | None = None
+    overrides: SQLiteOverrides | None = None
+    webhooks: WebhookDispatcher | None = None
+    faults: FaultInjector = field(default_factory=lambda: FaultInjector(FaultConfig()))
+    limits: BodyLimits = field(default_factory=BodyLimits)

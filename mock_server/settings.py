@@ -71,6 +71,21 @@ class Settings:
     public_url: str | None = None
     image_cache_size: int = 64
     access_log: bool = True
+    # CI features: webhooks, faults, the admin API, expiry and input limits
+    webhook_allow_hosts: tuple[str, ...] = ("localhost", "127.0.0.0/8", "::1")
+    webhook_retry_s: float = 300.0
+    latency: str | None = None  # "200ms", "uniform:100ms:300ms", "lognormal:200ms:0.5"
+    faults: Mapping[str, float] = field(default_factory=dict)  # "drop=0.01,503=0.02"
+    fault_seed: int = 0
+    slow_body_s: float = 2.0
+    queue_limit: int | None = None  # pending jobs per key before the vendor's rate-limit reply
+    failed_job_rate: float = 0.0  # share of queued jobs that end failed
+    admin: bool = True
+    admin_token: str | None = None
+    job_ttl_s: float = 86400.0
+    purge_every_s: float = 60.0
+    max_body_bytes: int = 1 << 20
+    journal_size: int = 10_000
 
 
 # ---- converters: each takes a raw value (str from env/CLI, or a YAML/TOML value) and returns a typed one
@@ -147,6 +162,13 @@ def _ratios(raw: Any) -> dict[str, float]:
     return {str(name): _float(value) for name, value in pairs.items()}
 
 
+def _fault_rates(raw: Any) -> dict[str, float]:
+    from mock_server.faults import parse_fault_rates
+
+    rates = parse_fault_rates(raw if isinstance(raw, str | Mapping) else _text(raw))
+    return {str(name): share for name, share in rates.items()}
+
+
 def _choice(*allowed: str) -> Callable[[Any], str]:
     def convert(raw: Any) -> str:
         value = _text(raw).strip()
@@ -183,6 +205,20 @@ _CONVERTERS: Mapping[str, Callable[[Any], Any]] = {
     "public_url": _optional_text,
     "image_cache_size": _int,
     "access_log": _bool,
+    "webhook_allow_hosts": _strings,
+    "webhook_retry_s": _float,
+    "latency": _optional_text,
+    "faults": _fault_rates,
+    "fault_seed": _int,
+    "slow_body_s": _float,
+    "queue_limit": _optional_int,
+    "failed_job_rate": _float,
+    "admin": _bool,
+    "admin_token": _optional_text,
+    "job_ttl_s": _float,
+    "purge_every_s": _float,
+    "max_body_bytes": _int,
+    "journal_size": _int,
 }
 
 
@@ -195,6 +231,34 @@ def _convert(name: str, raw: Any, origin: str) -> Any:
         return converter(raw)
     except (ValueError, TypeError) as error:
         raise SettingsError(f"setting {name!r} from {origin}: {error} (got {raw!r})") from None
+
+
+def _check_ci(settings: Settings, fail: Callable[[str, Any, str], SettingsError]) -> None:
+    from mock_server.faults import parse_latency
+    from mock_server.webhooks import WebhookPolicy
+
+    try:
+        WebhookPolicy(allow_hosts=settings.webhook_allow_hosts)
+    except ValueError as error:
+        raise fail("webhook_allow_hosts", settings.webhook_allow_hosts, str(error)) from None
+    if settings.latency is not None:
+        try:
+            parse_latency(settings.latency)
+        except ValueError as error:
+            raise fail("latency", settings.latency, str(error)) from None
+    for name in ("webhook_retry_s", "slow_body_s"):
+        if not 0 <= getattr(settings, name) <= 86400:
+            raise fail(name, getattr(settings, name), "must be between 0 and 86400 seconds")
+    if settings.queue_limit is not None and settings.queue_limit < 1:
+        raise fail("queue_limit", settings.queue_limit, "must be at least 1")
+    if not 0.0 <= settings.failed_job_rate <= 1.0:
+        raise fail("failed_job_rate", settings.failed_job_rate, "must be between 0 and 1")
+    for name in ("job_ttl_s", "purge_every_s"):
+        if getattr(settings, name) <= 0:
+            raise fail(name, getattr(settings, name), "must be more than 0 seconds")
+    for name in ("max_body_bytes", "journal_size"):
+        if getattr(settings, name) < 1:
+            raise fail(name, getattr(settings, name), "must be at least 1")
 
 
 def _check(settings: Settings) -> Settings:
@@ -222,6 +286,7 @@ def _check(settings: Settings) -> Settings:
         raise fail("queue_threshold_s", settings.queue_threshold_s, "must be 0 or more")
     if settings.image_cache_size < 1:
         raise fail("image_cache_size", settings.image_cache_size, "must be at least 1")
+    _check_ci(settings, fail)
     if settings.public_url is not None and not settings.public_url.startswith(("http://", "https://")):
         raise fail("public_url", settings.public_url, "must start with http:// or https://")
     return settings
@@ -292,6 +357,7 @@ def settings_to_json(settings: Settings) -> str:
     data = dataclasses.asdict(settings)
     data["api_keys"] = sorted(settings.api_keys)
     data["ratios"] = dict(settings.ratios)
+    data["faults"] = dict(settings.faults)
     return json.dumps(data)
 
 

@@ -134,6 +134,49 @@ class SQLiteJobStore:
             ).fetchone()
         return None if row is None else bytes(row[0])
 
+    def recent(self, limit: int) -> list[Job]:
+        """The newest `limit` jobs, oldest first (for the admin API)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT doc, polls FROM jobs WHERE doc != '' ORDER BY id DESC LIMIT ?", (limit,)
+            ).fetchall()
+        return [_decode(doc, polls) for doc, polls in reversed(rows)]
+
+    def pending_count(self, key_digest: str, now: float) -> int:
+        """Jobs of one key still processing at `now` (the vendor's queue limit counts these)."""
+        with self._lock:
+            (count,) = self._db.execute(
+                "SELECT COUNT(*) FROM jobs WHERE doc != '' "
+                "AND json_extract(doc, '$.extra.key') = ? AND json_extract(doc, '$.state') = 'processing' "
+                "AND coalesce(json_extract(doc, '$.ready_at'), ?) > ?",
+                (key_digest, now + 1.0, now),
+            ).fetchone()
+        return int(count)
+
+    def purge(self, before: float) -> int:
+        """Delete the jobs created before `before`, and their images; returns how many jobs went."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute(
+                    "DELETE FROM images WHERE file_prefix IN (SELECT file_prefix FROM jobs "
+                    "WHERE doc != '' AND json_extract(doc, '$.created_at') < ?)",
+                    (before,),
+                )
+                cursor = self._db.execute(
+                    "DELETE FROM jobs WHERE doc != '' AND json_extract(doc, '$.created_at') < ?", (before,)
+                )
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        return cursor.rowcount
+
+    def count(self) -> int:
+        with self._lock:
+            (count,) = self._db.execute("SELECT COUNT(*) FROM jobs").fetchone()
+        return int(count)
+
     def close(self) -> None:
         with self._lock:
             self._db.close()

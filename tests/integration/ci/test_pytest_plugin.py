@@ -1,0 +1,95 @@
+"""The pytest plugin as a client's suite uses it: a separate pytest run with the plugin loaded."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
+
+README = Path(__file__).resolve().parents[3] / "README.md"
+MARKER = "<!-- mixmock-plugin-example -->"
+
+CLIENT_SUITE = textwrap.dedent(
+    '''
+    import httpx
+    import pytest
+
+    BODY = {"key": "k", "prompt": "rose man", "init_image": ["https://img.example/a.png"], "steps": 41}
+    CREATE = "/api/v6/image_editing/img_mixer"
+
+
+    def test_reset_between_tests_starts_empty(mixmock):
+        assert mixmock.requests() == []
+        httpx.post(mixmock.url(CREATE), json=BODY)
+        assert len(mixmock.requests(operation="img_mixer")) == 1
+
+
+    def test_each_test_starts_from_a_clean_journal(mixmock):
+        assert mixmock.requests() == []
+
+
+    def test_ratios_and_filters(mixmock):
+        mixmock.ratios(error=1.0)
+        reply = httpx.post(mixmock.url(CREATE), json={**BODY, "steps": 7}).json()
+        assert reply["status"] == "error"
+        (entry,) = mixmock.requests(operation="img_mixer", **{"body.steps": 7})
+        assert entry["body"]["key"] == "[redacted]"
+        assert entry["why"] == "ratio"
+        assert mixmock.requests(operation="img_mixer", **{"body.steps": 8}) == []
+
+
+    def test_a_bad_filter_names_itself(mixmock):
+        with pytest.raises(ValueError, match="cannot filter on 'colour'"):
+            mixmock.requests(colour="red")
+
+
+    def test_in_process_variant(mixmock_asgi):
+        reply = mixmock_asgi.client.post(CREATE, json=BODY).json()
+        assert reply["status"] == "success"
+        assert mixmock_asgi.requests(operation="img_mixer")[0]["job_id"] == reply["id"]
+    '''
+)
+
+
+def readme_example(path: Path) -> str:
+    """The python block that follows the plugin-example marker in the README."""
+    text = path.read_text(encoding="utf-8")
+    assert MARKER in text, f"{path.name} lacks the pytest plugin example (marker {MARKER})"
+    found = re.search(r"```python\n(.*?)```", text.split(MARKER, 1)[1], re.DOTALL)
+    assert found is not None, f"no python block after {MARKER} in {path.name}"
+    return found.group(1)
+
+
+def plugin_option() -> list[str]:
+    """Load the plugin by its entry point when the package is installed with it, else by module."""
+    names = {entry.name for entry in importlib.metadata.entry_points(group="pytest11")}
+    return [] if "mixmock" in names else ["-p", "mock_server.pytest_plugin"]
+
+
+def run_suite(folder: Path, source: str) -> subprocess.CompletedProcess[str]:
+    (folder / "test_client.py").write_text(source, encoding="utf-8")
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *plugin_option(), str(folder)]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3])}
+    return subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, timeout=150)
+
+
+def test_the_readme_example_passes(tmp_path: Path) -> None:
+    example = readme_example(README)
+    assert len(example.strip().splitlines()) <= 12
+    result = run_suite(tmp_path, example)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
+
+
+def test_the_fixtures_reset_filter_and_run_in_process(tmp_path: Path) -> None:
+    result = run_suite(tmp_path, CLIENT_SUITE)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "5 passed" in result.stdout

@@ -1,0 +1,87 @@
+"""Webhooks from a live mock: the spec's payload, track_id types, refused hosts, retries, the log."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import httpx
+import jsonschema_rs
+import pytest
+
+from mock_server.settings import Settings
+from mock_server.testing import running_server
+from openapi import load_spec
+from tests.integration.ci.servers import receiver
+from tests.unit.mock_server.bodies import CREATE_PATHS, valid_body
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
+
+BASE = Settings(store=":memory:", access_log=False)
+SPECS = {"img_mixer": "v6", "magic_mix_enterprise": "v1-enterprise", "magic_mix_v5": "v5"}
+# the type each spec's request accepts (img_mixer's page says integer, magic_mix's pages say string)
+TRACK_IDS = {"img_mixer": 7, "magic_mix_enterprise": "order-7", "magic_mix_v5": "order-7"}
+
+
+def webhook_errors(spec: str, payload: Any) -> list[str]:
+    document = load_spec(spec)
+    (hook,) = document["webhooks"].values()
+    schema = hook["post"]["requestBody"]["content"]["application/json"]["schema"]
+    validator = jsonschema_rs.validator_for({"components": document["components"], **schema})
+    return [error.message for error in validator.iter_errors(payload)]
+
+
+@pytest.mark.parametrize("operation", list(SPECS))
+@pytest.mark.parametrize("with_track_id", [True, False], ids=["track-id", "null-track-id"])
+def test_a_finished_job_posts_the_specs_payload(operation: str, with_track_id: bool) -> None:
+    track_id = TRACK_IDS[operation] if with_track_id else None
+    with receiver() as (hook, hooks), running_server(BASE) as base_url:
+        made = httpx.post(
+            base_url + CREATE_PATHS[operation],
+            json=valid_body(operation, webhook=hook, track_id=track_id),
+            headers={"Prefer": "scenario=processing, eta=0"},
+        ).json()
+        (payload,) = hooks.received(1)
+    assert payload["status"] == "success"
+    assert payload["id"] == made["id"]
+    assert payload["output"] == made["future_links"]
+    assert payload["track_id"] == track_id
+    assert type(payload["track_id"]) is type(track_id)
+    assert webhook_errors(SPECS[operation], payload) == []
+
+
+def test_a_failed_job_posts_the_failed_payload() -> None:
+    settings = replace(BASE, failed_job_rate=1.0)
+    with receiver() as (hook, hooks), running_server(settings) as base_url:
+        httpx.post(
+            base_url + CREATE_PATHS["img_mixer"],
+            json=valid_body("img_mixer", webhook=hook, track_id=None),
+            headers={"Prefer": "scenario=processing, eta=0"},
+        )
+        (payload,) = hooks.received(1)
+    assert payload["status"] == "failed"
+    assert payload["track_id"] is None
+    assert webhook_errors("v6", payload) == []
+
+
+def test_a_receiver_that_fails_is_retried_and_every_attempt_logged() -> None:
+    with receiver() as (hook, hooks), running_server(BASE) as base_url:
+        hooks.status = 500
+        httpx.post(base_url + CREATE_PATHS["img_mixer"], json=valid_body("img_mixer", webhook=hook))
+        hooks.received(1)
+        hooks.status = 200
+        hooks.received(2, timeout=10)  # retried after the first backoff (1 s)
+        (delivery,) = httpx.get(base_url + "/_mixmock/webhooks").json()["deliveries"]
+    assert delivery["state"] == "delivered"
+    assert [attempt["status"] for attempt in delivery["attempts"]] == [500, 200]
+    assert delivery["url"] == hook
+
+
+def test_a_webhook_to_a_host_not_allowed_is_refused_and_never_sent() -> None:
+    with receiver() as (hook, hooks), running_server(BASE) as base_url:
+        elsewhere = hook.replace("127.0.0.1", "198.51.100.7")
+        httpx.post(base_url + CREATE_PATHS["img_mixer"], json=valid_body("img_mixer", webhook=elsewhere))
+        (delivery,) = httpx.get(base_url + "/_mixmock/webhooks").json()["deliveries"]
+    assert delivery["state"] == "refused"
+    assert "host '198.51.100.7' is not an allowed webhook host" in delivery["attempts"][0]["error"]
+    assert hooks.bodies == []
