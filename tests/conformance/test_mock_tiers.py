@@ -55,3 +55,9 @@ def test_same_seed_sends_the_same_corpus_to_any_target(mock_url: str) -> None:
     assert on_mock.corpus_hash == on_toy.corpus_hash
     other_seed = audit(mock_url, tiers=("full",), seed=4)
     assert other_seed.corpus_hash != audit(mock_url, tiers=("full",), seed=3).corpus_hash
+
+
+def test_webhooks_of_the_documented_mock_pass(mock_url: str) -> None:
+    result = audit(mock_url, tiers=("smoke",), webhooks=True)
+    assert [str(finding) for finding in result.findings] == []
+    assert [stats.tier for stats in result.tiers] == ["smoke", "webhooks"]
