@@ -162,7 +162,7 @@ def _fetch_agrees(ctx: Context, reply: Reply, final: Mapping[str, Any] | None) -
 
 def _fetch_rejects_wrong_key(ctx: Context, reply: Reply) -> None:
     if reply.exchange.status_code < 400 and _status(reply) != "error":
-        ctx.judge.add([reply.finding("key", "valid key", f"sent (a wrong key), got {_status(reply)!r}")])
+        ctx.judge.add([reply.finding("key", "valid key", f"with a wrong key, got {_status(reply)!r}")])
 
 
 def _fetch_unknown_fails(ctx: Context, reply: Reply) -> None:
@@ -172,7 +172,7 @@ def _fetch_unknown_fails(ctx: Context, reply: Reply) -> None:
                 reply.finding(
                     "id",
                     "an unknown id gives status failed",
-                    f"sent {UNKNOWN_ID}, got {render_value(reply.exchange.json, 60)}",
+                    f"got {render_value(reply.exchange.json, 60)}",
                 )
             ]
         )
