@@ -52,6 +52,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--job-timeout", type=float, default=60.0, help="seconds a processing job may take")
     parser.add_argument("--poll-interval", type=float, default=1.0, help="seconds between fetch polls")
     parser.add_argument("--prefer", default="scenario=processing", help="stateful submit's Prefer header")
+    parser.add_argument(
+        "--image-url",
+        help="image URL (or data: URI) sent instead of the pages' example images, for a target that "
+        "cannot reach them; the corpus hash then depends on it",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     return parser
 
@@ -77,6 +82,7 @@ def _config(args: argparse.Namespace) -> AuditConfig:
         job_timeout=args.job_timeout,
         poll_interval=args.poll_interval,
         prefer=args.prefer,
+        image_url=args.image_url,
     )
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import openapi
+from conformance.inputs import image_url_problem
 
 __all__ = ["TIERS", "AuditConfig", "ConfigError"]
 
@@ -35,6 +36,7 @@ class AuditConfig:
     poll_interval: float = 1.0
     http_timeout: float = 30.0
     prefer: str = "scenario=processing"  # Prefer header of the stateful tier's submit; "" sends none
+    image_url: str | None = None  # replaces the pages' image URLs in every body (an offline target)
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.base_url)
@@ -64,6 +66,9 @@ class AuditConfig:
         for name in ("webhook_timeout", "job_timeout", "poll_interval", "http_timeout"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} {getattr(self, name)} must not be negative")
+        if self.image_url is not None and (problem := image_url_problem(self.image_url)) is not None:
+            shown = self.image_url if len(self.image_url) <= 60 else self.image_url[:57] + "..."
+            raise ConfigError(f"--image-url {shown!r} {problem}")
         if self.fuzz_examples < 1:
             raise ConfigError(f"fuzz_examples {self.fuzz_examples} must be at least 1")
 

@@ -11,6 +11,7 @@ from conformance.cases import Case, render_value
 from conformance.checks import Reply, run_checks
 from conformance.client import AuditClient, Exchange
 from conformance.findings import Finding, Findings, Observation
+from conformance.inputs import with_image_url
 from conformance.oracle import Verdict, Violation, request_violations, verdict
 
 __all__ = ["Judge"]
@@ -34,10 +35,12 @@ class Judge:
     findings: Findings
     observations: list[Observation] = field(default_factory=list)
     progress: Callable[[str], None] = lambda line: None
+    image_url: str | None = None  # replaces the pages' image URLs in every case sent
     _replies: dict[str, tuple[Any, Exchange]] = field(default_factory=dict)
 
     def send(self, case: Case) -> Reply:
         """Sends a case once per run: identical requests (samples min 1 = max 1) share one reply."""
+        case = with_image_url(case, self.image_url)
         signature = json.dumps(
             [
                 case.operation.operation_id,
@@ -71,6 +74,7 @@ class Judge:
 
     def judge(self, case: Case) -> Reply:
         """Contract checks on the reply, and for create operations: in contract <=> accepted."""
+        case = with_image_url(case, self.image_url)
         reply = self.send(case)
         self.add(run_checks(reply))
         if case.operation.kind == "create" and not reply.exchange.error:

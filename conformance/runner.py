@@ -79,7 +79,7 @@ def run_audit(
         transport=transport,
     )
     findings = Findings()
-    judge = Judge(client, findings, progress=progress)
+    judge = Judge(client, findings, progress=progress, image_url=config.image_url)
     ctx = Context(config, operations, judge, PollPolicy(config.job_timeout, config.poll_interval))
     stages: list[tuple[str, Callable[[Context], None]]] = [
         (tier, TIER_RUNNERS[tier]) for tier in TIERS if tier in config.tiers

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 
+from conformance.cases import render_value
 from conformance.runner import AuditResult
 
 __all__ = ["json_report"]
@@ -18,6 +19,7 @@ def json_report(result: AuditResult) -> str:
         "webhooks": config.webhooks,
         "seed": config.seed,
         "budget": config.budget,
+        "image_url": render_value(config.image_url),
         "budget_exhausted": result.budget_exhausted,
         "operations": result.operations,
         "requests": result.requests,

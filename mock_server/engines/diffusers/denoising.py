@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 
 from mock_server.engines.diffusers.loading import Module
 
 __all__ = [
+    "Checkpoint",
     "decode",
     "encode_layout",
     "encode_prompts",
     "gaussian",
     "generators",
     "guided_noise",
+    "never_stop",
     "per_sample",
 ]
+
+Checkpoint = Callable[[], None]  # called before each UNet call; raises to abandon the batch
+
+
+def never_stop() -> None:
+    """The default checkpoint: the batch always runs to its end."""
 
 
 def generators(seeds: Sequence[int]) -> list[torch.Generator]:

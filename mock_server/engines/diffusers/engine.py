@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -30,9 +31,16 @@ from mock_server.engines.diffusers.plans import (
 from mock_server.engines.diffusers.worker import BatchWorker
 from mock_server.engines.image_fetch import FetchPolicy, ImageFetcher, Resolver
 
-__all__ = ["DiffusersEngine"]
+__all__ = ["DiffusersEngine", "EngineClosedError"]
 
 MIXINGS = ("community", "paper")
+
+
+class EngineClosedError(RuntimeError):
+    """The engine was closed: the batch it was running is abandoned, new work is refused."""
+
+    def __init__(self) -> None:
+        super().__init__("the diffusers engine is shut down")
 
 
 class DiffusersEngine:
@@ -57,6 +65,7 @@ class DiffusersEngine:
         self.mixing: Mixing = mixing
         self.costs = costs or CostModel()
         self._fetcher = fetcher or ImageFetcher()
+        self._closing = threading.Event()
         self.worker: BatchWorker[Plan] = BatchWorker(
             self._run_batch,
             max_batch_samples=max_batch_samples,
@@ -101,6 +110,7 @@ class DiffusersEngine:
         return self._run_seconds(job) + self.worker.backlog_seconds()
 
     async def render(self, job: ImageJob) -> list[bytes]:
+        self._checkpoint()
         fields = image_fields(job)
         if self._models_for(job.operation) is None:
             raise EngineInputError("model", f"no {job.operation} model is loaded (model directory lacks it)")
@@ -114,6 +124,8 @@ class DiffusersEngine:
         return await asyncio.wrap_future(future)
 
     async def aclose(self) -> None:
+        """Stops promptly: the running batch is abandoned at its next UNet call, queued jobs are cancelled."""
+        self._closing.set()
         await asyncio.to_thread(self.worker.close)
         await self._fetcher.aclose()
 
@@ -136,10 +148,14 @@ class DiffusersEngine:
             magic_mix = [plan for plan in plans if isinstance(plan, MagicMixPlan)]
             mixer = [plan for plan in plans if isinstance(plan, MixerPlan)]
             if magic_mix and self.models.magic_mix is not None:
-                return run_magic_mix(self.models.magic_mix, magic_mix, self.mixing)
+                return run_magic_mix(self.models.magic_mix, magic_mix, self.mixing, self._checkpoint)
             if mixer and self.models.img_mixer is not None:
-                return run_image_mixer(self.models.img_mixer, mixer)
+                return run_image_mixer(self.models.img_mixer, mixer, self._checkpoint)
         raise RuntimeError(f"no model for plans of type {type(plans[0]).__name__}")
+
+    def _checkpoint(self) -> None:
+        if self._closing.is_set():
+            raise EngineClosedError
 
 
 def _int_or(value: Any, default: int) -> int:

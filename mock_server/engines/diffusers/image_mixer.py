@@ -14,7 +14,15 @@ from collections.abc import Sequence
 import torch
 from PIL import Image
 
-from mock_server.engines.diffusers.denoising import decode, gaussian, generators, guided_noise, per_sample
+from mock_server.engines.diffusers.denoising import (
+    Checkpoint,
+    decode,
+    gaussian,
+    generators,
+    guided_noise,
+    never_stop,
+    per_sample,
+)
 from mock_server.engines.diffusers.imaging import from_pixels, png_bytes
 from mock_server.engines.diffusers.loading import ClipPreprocess, MixerModels, scheduler_for
 from mock_server.engines.diffusers.plans import MixerPlan
@@ -68,8 +76,13 @@ def mixer_tokens(models: MixerModels, plan: MixerPlan) -> tuple[torch.Tensor, to
     return uncond, cond
 
 
-def run_image_mixer(models: MixerModels, plans: Sequence[MixerPlan]) -> list[list[bytes]]:
-    """PNGs for each plan; the plans share one batch_key, so their samples share one UNet batch."""
+def run_image_mixer(
+    models: MixerModels, plans: Sequence[MixerPlan], checkpoint: Checkpoint = never_stop
+) -> list[list[bytes]]:
+    """PNGs for each plan; the plans share one batch_key, so their samples share one UNet batch.
+
+    `checkpoint` runs before every UNet call; what it raises abandons the batch (engine shutdown).
+    """
     first = plans[0]
     device = models.unet.device
     # 1. Per plan: conditioning tokens, one row per sample, and seeded starting noise.
@@ -88,6 +101,7 @@ def run_image_mixer(models: MixerModels, plans: Sequence[MixerPlan]) -> list[lis
 
     # 2. DDIM with classifier-free guidance.
     for timestep in scheduler.timesteps:
+        checkpoint()
         prediction = guided_noise(models.unet, latents, timestep, uncond, cond, guidance)
         latents = scheduler.step(prediction, timestep, latents).prev_sample
 

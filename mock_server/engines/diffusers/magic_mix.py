@@ -16,12 +16,14 @@ from typing import Literal
 import torch
 
 from mock_server.engines.diffusers.denoising import (
+    Checkpoint,
     decode,
     encode_layout,
     encode_prompts,
     gaussian,
     generators,
     guided_noise,
+    never_stop,
     per_sample,
 )
 from mock_server.engines.diffusers.imaging import from_pixels, png_bytes, to_pixels
@@ -39,8 +41,16 @@ def _repeat(rows: torch.Tensor, plans: Sequence[MagicMixPlan]) -> torch.Tensor:
     return rows.repeat_interleave(counts, dim=0)
 
 
-def run_magic_mix(models: MagicMixModels, plans: Sequence[MagicMixPlan], mixing: Mixing) -> list[list[bytes]]:
-    """PNGs for each plan; the plans share one batch_key, so their samples share one UNet batch."""
+def run_magic_mix(
+    models: MagicMixModels,
+    plans: Sequence[MagicMixPlan],
+    mixing: Mixing,
+    checkpoint: Checkpoint = never_stop,
+) -> list[list[bytes]]:
+    """PNGs for each plan; the plans share one batch_key, so their samples share one UNet batch.
+
+    `checkpoint` runs before every UNet call; what it raises abandons the batch (engine shutdown).
+    """
     first = plans[0]
     device = models.unet.device
     # 1. Per plan (so a plan's numbers do not depend on its batch mates): texts, layout latents, noise.
@@ -66,6 +76,7 @@ def run_magic_mix(models: MagicMixModels, plans: Sequence[MagicMixPlan], mixing:
     # 3. Layout phase, then content phase.
     for index in range(first.first_step, first.steps):
         timestep = timesteps[index]
+        checkpoint()
         in_layout = index < first.layout_end
         model_input = latents
         if mixing == "community" and in_layout and index > first.first_step:

@@ -73,6 +73,11 @@ class BatchWorker(Generic[PlanT]):
         with self._lock:
             return self._waiting_estimate + max(0.0, self._running_until - time.monotonic())
 
+    @property
+    def alive(self) -> bool:
+        """Whether the worker thread still runs (False once `close` has returned)."""
+        return self._thread.is_alive()
+
     def close(self, timeout: float | None = None) -> None:
         self._inbox.put(_STOP)
         self._thread.join(timeout)

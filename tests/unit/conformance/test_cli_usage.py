@@ -21,6 +21,14 @@ pytestmark = pytest.mark.unit
         (["--base-url", "http://127.0.0.1:1", "--key", "k", "--budget", "0"], "--budget 0"),
         (["--base-url", "http://127.0.0.1:1", "--key", "k", "--write-baseline"], "needs --baseline"),
         (["--key", "k"], "--base-url"),
+        (
+            ["--base-url", "http://127.0.0.1:1", "--key", "k", "--image-url", "ftp://x/a.png"],
+            "'ftp://x/a.png'",
+        ),
+        (
+            ["--base-url", "http://127.0.0.1:1", "--key", "k", "--image-url", "http://a b/c.png"],
+            "not a valid URI",
+        ),
     ],
     ids=[
         "path-in-base-url",
@@ -32,6 +40,8 @@ pytestmark = pytest.mark.unit
         "zero-budget",
         "write-baseline-alone",
         "no-base-url",
+        "image-url-not-http",
+        "image-url-not-a-uri",
     ],
 )
 def test_usage_errors_exit_2_naming_the_value(
