@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import random
 from collections.abc import AsyncIterator
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
+from mock_server.admin import DEFAULT_PREFIX
 from mock_server.clock import Clock, SystemClock
 from mock_server.contract import load_operations
 from mock_server.engines.base import Engine
@@ -28,11 +32,38 @@ from mock_server.services import admin_routes, attach_services, background_loops
 from mock_server.settings import Settings, SettingsError, load_settings, settings_from_json
 from mock_server.sqlite_store import SQLiteJobStore
 
-__all__ = ["RESOLVED_SETTINGS_ENV", "app_from_environment", "build_runtime", "create_app"]
+__all__ = ["RESOLVED_SETTINGS_ENV", "app_from_environment", "build_runtime", "create_app", "freeze_heap"]
 
 # Set by `mixmock serve --workers N` so that every worker process gets the same resolved settings.
 RESOLVED_SETTINGS_ENV = "MIXMOCK_RESOLVED_SETTINGS"
 _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+class _MockApp(Starlette):
+    """Starlette, with a short way in for the vendor's routes (every request of a load test).
+
+    A request that no other route could take (not /health, /generations/..., the admin prefix) and whose
+    method the catch-all route accepts goes straight to the pipeline, skipping the router's scan and the
+    middleware: `handle` already turns every error into a reply, as those layers would.
+    """
+
+    def __init__(self, runtime: Runtime, reserved: tuple[str, ...], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._runtime = runtime
+        self._reserved = reserved  # path prefixes that other routes may take
+        self._methods = frozenset(_METHODS)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["method"] in self._methods
+            and not scope["path"].startswith(self._reserved)
+        ):
+            scope["app"] = self
+            response = await handle(self._runtime, Request(scope, receive, send))
+            await response(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def build_runtime(
@@ -93,7 +124,9 @@ def create_app(
             await runtime.engine.aclose()
             runtime.store.close()
 
-    app = Starlette(
+    app = _MockApp(
+        runtime,
+        ("/health", "/generations/", DEFAULT_PREFIX),
         routes=[
             Route("/health", health, methods=["GET"]),
             Route("/generations/{name}", image, methods=["GET"]),
@@ -106,7 +139,19 @@ def create_app(
     return app
 
 
+def freeze_heap() -> None:
+    """Move what startup built (specs, compiled validators, modules) out of the garbage collector's sight.
+
+    Called by the server once its app is built: later collections then scan only per-request objects.
+    Not called by `create_app`, which tests call many times in one process.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def app_from_environment() -> Starlette:
     """The app factory worker processes import (`uvicorn --factory mock_server.app:app_from_environment`)."""
     resolved = os.environ.get(RESOLVED_SETTINGS_ENV)
-    return create_app(settings_from_json(resolved) if resolved else load_settings())
+    app = create_app(settings_from_json(resolved) if resolved else load_settings())
+    freeze_heap()
+    return app

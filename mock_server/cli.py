@@ -101,6 +101,14 @@ def _serve_parser(commands: Any) -> None:
         help=f"diffusers engine: weights dtype; default auto ({_env('dtype')})",
     )
     add(
+        "--max-batch",
+        type=int,
+        metavar="N",
+        help="diffusers engine: at most N samples per batched forward pass; default 4. 1 gives bit-for-bit "
+        "reproducible images under concurrent load; larger batches differ by float rounding "
+        f"({_env('max_batch')})",
+    )
+    add(
         "--queue-threshold",
         dest="queue_threshold_s",
         type=float,
@@ -228,7 +236,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
             "store",
         ),
         *("seed", "rules_file", "default_eta", "processing_polls", "strict", "engine", "model_dir", "device"),
-        *("dtype", "queue_threshold_s", "public_url", "access_log"),
+        *("dtype", "max_batch", "queue_threshold_s", "public_url", "access_log"),
         *("webhook_allow_hosts", "webhook_retry_s", "latency", "faults", "fault_seed", "slow_body_s"),
         *("queue_limit", "failed_job_rate", "admin", "admin_token", "job_ttl_s", "purge_every_s"),
         *("max_body_bytes", "journal_size"),
@@ -258,10 +266,11 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = load_settings(_overrides(args), config_file=args.config)
     _check(settings)
-    from mock_server.app import RESOLVED_SETTINGS_ENV, create_app
+    from mock_server.app import RESOLVED_SETTINGS_ENV, create_app, freeze_heap
 
     if settings.workers == 1:
         app = create_app(settings)
+        freeze_heap()
         uvicorn.run(app, host=settings.host, port=settings.port, access_log=settings.access_log)
         return 0
     # Workers import the app themselves; they all read these resolved settings, the store path included.

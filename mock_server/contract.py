@@ -42,6 +42,7 @@ class Operation:
     branches: Mapping[int, Mapping[str, Validator]]  # HTTP status -> body status value -> branch validator
     examples: Mapping[str, Any]  # the 200 reply's named examples (values)
     fetch_path: str | None  # create operations: the fetch operation its `links` point at
+    defaults: Mapping[str, Any]  # request field -> the spec's default, for fields that declare one
 
     def example(self, name: str) -> dict[str, Any]:
         """A fresh copy of a named example's value."""
@@ -119,6 +120,11 @@ def _operation(
         branches=branches,
         examples=examples,
         fetch_path=None if fetch_path is None else get_spec(spec_name).server_path + fetch_path,
+        defaults={
+            name: schema["default"]
+            for name, schema in request_schema.get("properties", {}).items()
+            if "default" in schema
+        },
     )
 
 

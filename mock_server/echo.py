@@ -4,6 +4,7 @@ echo (the vendor's key names: H, W, n_samples, init_image joined by commas) and 
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,7 +12,7 @@ from mock_server.contract import Operation
 from mock_server.engines.base import ImageJob
 from mock_server.engines.synthetic import DEFAULT_SIZE
 
-__all__ = ["build_image_job", "build_meta", "output_names", "request_params"]
+__all__ = ["build_image_job", "build_meta", "output_names", "png_size", "request_params", "with_png_size"]
 
 # The request fields each product's meta echoes (the vendor's examples), under the vendor's names.
 _RENAMED = {"width": "W", "height": "H", "samples": "n_samples"}
@@ -25,9 +26,9 @@ _ALWAYS = ("negative_prompt",)  # echoed as null when the request leaves it out
 def request_params(operation: Operation, body: Mapping[str, Any]) -> dict[str, Any]:
     """The body without `key`, with the spec's defaults filled in for absent or null fields."""
     params = {name: value for name, value in body.items() if name != "key"}
-    for name, schema in operation.request_schema.get("properties", {}).items():
-        if params.get(name) is None and "default" in schema:
-            params[name] = schema["default"]
+    for name, default in operation.defaults.items():
+        if params.get(name) is None:
+            params[name] = default
     return params
 
 
@@ -44,10 +45,14 @@ def build_image_job(operation: Operation, params: Mapping[str, Any], seed: int) 
     )
 
 
-def build_meta(job: ImageJob, file_prefix: str) -> dict[str, Any]:
-    meta: dict[str, Any] = {
-        "H": job.height or DEFAULT_SIZE,
-        "W": job.width or DEFAULT_SIZE,
+def build_meta(job: ImageJob, file_prefix: str, default_size: int | None = DEFAULT_SIZE) -> dict[str, Any]:
+    """`default_size` stands in for a width or height the request left open; None leaves `W`/`H` out
+    (an eager engine decides the size itself, and `with_png_size` fills them in once it has)."""
+    height, width = job.height or default_size, job.width or default_size
+    meta: dict[str, Any] = {} if height is None else {"H": height}
+    if width is not None:
+        meta["W"] = width
+    meta |= {
         "n_samples": job.samples,
         "file_prefix": file_prefix,
         "outdir": "out",
@@ -68,3 +73,19 @@ def output_names(job: ImageJob, file_prefix: str) -> list[str]:
     if job.operation == "magic_mix" and job.samples == 1:
         return [f"{file_prefix}.png"]
     return [f"{file_prefix}-{index}.png" for index in range(job.samples)]
+
+
+def png_size(png: bytes) -> tuple[int, int] | None:
+    """(width, height) from a PNG's header, or None when the bytes do not start like a PNG."""
+    if len(png) < 24 or png[:8] != b"\x89PNG\r\n\x1a\n" or png[12:16] != b"IHDR":
+        return None
+    width, height = struct.unpack(">II", png[16:24])
+    return int(width), int(height)
+
+
+def with_png_size(meta: Mapping[str, Any], png: bytes) -> dict[str, Any]:
+    """`meta` telling the size the engine actually made (`W`, `H`), keys kept in order."""
+    size = png_size(png)
+    if size is None:
+        return dict(meta)
+    return dict(sorted({**meta, "W": size[0], "H": size[1]}.items()))

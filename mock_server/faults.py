@@ -40,6 +40,7 @@ __all__ = [
 ]
 
 Fault = Literal["500", "503", "drop", "slow-body"]
+_FaultChoice = Fault | Literal["none"] | None  # evaluated once, not on every request
 FAULTS: tuple[Fault, ...] = ("500", "503", "drop", "slow-body")
 MAX_LATENCY_S = 300.0
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s)?\s*$")
@@ -169,7 +170,7 @@ def fault_preferences(headers: Iterable[str]) -> FaultPreferences:
     fault = pairs.get("fault")
     if fault is not None and fault not in (*FAULTS, "none"):
         raise bad_preference("fault", fault, f"is not one of {', '.join((*FAULTS, 'none'))}")
-    return FaultPreferences(latency, cast(Fault | Literal["none"] | None, fault))
+    return FaultPreferences(latency, cast(_FaultChoice, fault))
 
 
 class FaultInjector:
@@ -243,6 +244,8 @@ class SlowBodyResponse(Response):
 
 def deliver(response: Response, plan: FaultPlan, slow_body_s: float) -> Response:
     """The reply as the plan sends it: unchanged, dropped half way, or dribbled out slowly."""
+    if plan.fault not in ("drop", "slow-body"):
+        return response
     headers = {
         name.decode("latin-1"): value.decode("latin-1")
         for name, value in response.raw_headers
@@ -250,6 +253,4 @@ def deliver(response: Response, plan: FaultPlan, slow_body_s: float) -> Response
     }
     if plan.fault == "drop":
         return DroppedResponse(response.body, status_code=response.status_code, headers=headers)
-    if plan.fault == "slow-body":
-        return SlowBodyResponse(response.body, slow_body_s, status_code=response.status_code, headers=headers)
-    return response
+    return SlowBodyResponse(response.body, slow_body_s, status_code=response.status_code, headers=headers)

@@ -12,6 +12,7 @@ from typing import Any
 
 from mock_server.contract import Operation
 from mock_server.echo import build_image_job, build_meta, output_names, request_params
+from mock_server.engines.synthetic import DEFAULT_SIZE
 from mock_server.intake import Intake
 from mock_server.jobs import Job, key_digest
 from mock_server.lifecycle import advance_on_fetch, finish, start_engine
@@ -40,8 +41,10 @@ def _generation_time(runtime: Runtime, job_id: int, params: Mapping[str, Any], s
     return base * (0.85 + 0.3 * runtime.ids.fraction(job_id, "generation_time"))
 
 
-def _new_job(runtime: Runtime, operation: Operation, intake: Intake, outcome: Outcome) -> Job:
-    return runtime.store.create(lambda job_id: _build_job(runtime, operation, intake, outcome, job_id))
+async def _new_job(runtime: Runtime, operation: Operation, intake: Intake, outcome: Outcome) -> Job:
+    return await runtime.store.create_grouped(
+        lambda job_id: _build_job(runtime, operation, intake, outcome, job_id)
+    )
 
 
 def _build_job(runtime: Runtime, operation: Operation, intake: Intake, outcome: Outcome, job_id: int) -> Job:
@@ -63,7 +66,7 @@ def _build_job(runtime: Runtime, operation: Operation, intake: Intake, outcome: 
         created_at=now,
         image_job=image_job,
         output=tuple(f"{intake.origin}/generations/{name}" for name in output_names(image_job, prefix)),
-        meta=build_meta(image_job, prefix),
+        meta=build_meta(image_job, prefix, DEFAULT_SIZE if runtime.engine.lazy else None),
         generation_time=_generation_time(runtime, job_id, params, image_job.samples),
         ready_at=now + eta if processing and runtime.engine.lazy else None,
         polls_needed=polls if processing and runtime.engine.lazy else None,
@@ -135,7 +138,7 @@ async def _create(runtime: Runtime, operation: Operation, intake: Intake, outcom
         return ResponseDraft(outcome.status_code, _error(operation, outcome), outcome.example)
     if outcome.scenario == "failed":
         return ResponseDraft(outcome.status_code, operation.example(outcome.example), outcome.example)
-    job = _new_job(runtime, operation, intake, outcome)
+    job = await _new_job(runtime, operation, intake, outcome)
     if not runtime.engine.lazy:
         return await _eager(runtime, operation, intake, outcome, job)
     if outcome.scenario == "processing":

@@ -57,7 +57,7 @@ def origin_of(request: Request, public_url: str | None) -> str:
     if not host:
         server = request.scope.get("server") or ("127.0.0.1", 80)
         host = f"{server[0]}:{server[1]}"
-    return f"{request.url.scheme}://{host}"
+    return f"{request.scope.get('scheme', 'http')}://{host}"  # request.url.scheme, without the URL
 
 
 async def read_intake(

@@ -51,8 +51,13 @@ class JobStore(Protocol):
         """Reserve an id, build the job for it and save it, as one write (the hot path of every create)."""
         ...
 
+    async def create_grouped(self, build: Callable[[int], Job]) -> Job:
+        """`create`, with the write shared by the jobs created in the same event-loop turn (group commit);
+        returns once the job is stored."""
+        ...
+
     def reserve_id(self) -> int:
-        """A new job id, unique across every process sharing the store, increasing."""
+        """A new job id, unique across every process sharing the store, increasing within a process."""
         ...
 
     def save(self, job: Job) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from dataclasses import replace
 
+from mock_server.echo import with_png_size
 from mock_server.engines.base import EngineInputError
 from mock_server.jobs import Job, JobState
 from mock_server.runtime import Runtime
@@ -75,7 +76,8 @@ async def run_engine(runtime: Runtime, job: Job) -> Job:
         return await finish(runtime, job, "failed", f"Failed, Try Again ({type(error).__name__})")
     runtime.store.put_images(job.file_prefix, images)
     elapsed = max(runtime.clock.now() - started, 0.0)
-    return await finish(runtime, replace(job, generation_time=elapsed), "success")
+    meta = with_png_size(job.meta, images[0]) if images else job.meta  # the size it made, not asked
+    return await finish(runtime, replace(job, generation_time=elapsed, meta=meta), "success")
 
 
 def start_engine(runtime: Runtime, job: Job) -> asyncio.Task[Job]:

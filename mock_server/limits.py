@@ -108,10 +108,34 @@ def value_problem(value: Any, limits: BodyLimits) -> str | None:
     return None
 
 
+def _cannot_break_limits(raw: bytes, encoding: str, limits: BodyLimits) -> bool:
+    """True when `value_problem` must pass whatever `raw` decodes to, so the walk can be skipped.
+
+    ASCII read as UTF-8 without a `\\u` escape holds no surrogate; every value takes at least one byte;
+    every level of nesting takes an opening bracket.
+    """
+    return (
+        encoding == "utf-8"
+        and raw.isascii()
+        and b"\\u" not in raw
+        and len(raw) <= limits.max_nodes
+        and raw.count(b"[") + raw.count(b"{") <= limits.max_depth
+    )
+
+
+# Built once: json.loads with hooks would build a new decoder for every body. A body shorter than
+# MAX_INT_DIGITS holds no integer that long, so it skips the per-integer hook.
+_DECODER = json.JSONDecoder(parse_constant=_constant, parse_float=_float, parse_int=_int)
+_SHORT_DECODER = json.JSONDecoder(parse_constant=_constant, parse_float=_float)
+
+
 def decode_json(raw: bytes, limits: BodyLimits) -> tuple[Any, str | None]:
     """(value, None) for a safe JSON document, else (None, why not). Never raises."""
     try:
-        value = json.loads(raw, parse_constant=_constant, parse_float=_float, parse_int=_int)
+        # What json.loads does with bytes: detect UTF-8/16/32, keep lone surrogates for the walk below.
+        encoding = json.detect_encoding(raw)
+        decoder = _SHORT_DECODER if len(raw) <= MAX_INT_DIGITS else _DECODER
+        value = decoder.decode(raw.decode(encoding, "surrogatepass"))
     except _RejectedError as rejected:
         return None, str(rejected)
     except UnicodeDecodeError:
@@ -120,5 +144,7 @@ def decode_json(raw: bytes, limits: BodyLimits) -> tuple[Any, str | None]:
         return None, f"the JSON nests deeper than {limits.max_depth} levels"
     except ValueError as error:
         return None, f"the body is not valid JSON ({error})"
+    if _cannot_break_limits(raw, encoding, limits):
+        return value, None
     problem = value_problem(value, limits)
     return (None, problem) if problem is not None else (value, None)

@@ -7,13 +7,12 @@ without restarting the mock; a request's own Prefer header still wins over these
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
+from mock_server.database import close_database, open_database
 from mock_server.faults import fault_preferences
 from mock_server.preferences import parse_preferences
 from mock_server.problems import MockFault
@@ -73,37 +72,69 @@ def parse_overrides(body: Any) -> Overrides:
 
 
 class SQLiteOverrides:
-    """The current overrides in the job store's SQLite file (one row), read by every worker."""
+    """The current overrides in the job store's SQLite file (one row), read by every worker.
+
+    Reading the row costs a SQLite read transaction, and every request asks. So each change also appends
+    one byte to a signal file beside the store (`<store>-defaults`), and `get` reads the row again only
+    when that file's size differs from what it was at the last read: a stat() per request, and a change
+    made through any process is seen by the next request in every process.
+    """
 
     def __init__(self, path: str) -> None:
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, timeout=10.0, check_same_thread=False, isolation_level=None)
+        self._database = open_database(path)
+        self._db, self._lock = self._database.connection, self._database.lock
+        self._closed = False
+        key = self._database.key
+        self._signal = None if key == ":memory:" else key + "-defaults"
+        self._seen: int | None = None  # the signal's size when `_current` was read; None: read again
+        self._current = Overrides()
         with self._lock:
-            self._db.execute("PRAGMA busy_timeout=10000")
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS overrides (id INTEGER PRIMARY KEY, doc TEXT NOT NULL)"
             )
 
+    def _version(self) -> int:
+        if self._signal is None:
+            return 0
+        try:
+            return os.stat(self._signal).st_size
+        except FileNotFoundError:
+            return 0
+
     def get(self) -> Overrides:
+        version = self._version()  # before the read: a change after it shows as a new size next time
+        if version == self._seen:
+            return self._current
         with self._lock:
             row = self._db.execute("SELECT doc FROM overrides WHERE id = 1").fetchone()
         if row is None:
-            return Overrides()
-        data = json.loads(row[0])
-        return Overrides(data.get("prefer"), data.get("ratios"))
+            current = Overrides()
+        else:
+            data = json.loads(row[0])
+            current = Overrides(data.get("prefer"), data.get("ratios"))
+        self._current, self._seen = current, version
+        return current
 
     def set(self, overrides: Overrides) -> None:
         with self._lock:
             self._db.execute(
                 "INSERT OR REPLACE INTO overrides (id, doc) VALUES (1, ?)", (json.dumps(overrides.as_dict()),)
             )
+        self._changed()
 
     def clear(self) -> None:
         with self._lock:
             self._db.execute("DELETE FROM overrides")
+        self._changed()
+
+    def _changed(self) -> None:
+        """Signal a change, after it is committed: every reader's next `get` reads the row again."""
+        self._seen = None
+        if self._signal is not None:
+            with open(self._signal, "ab") as signal:
+                signal.write(b".")
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        if not self._closed:
+            self._closed = True
+            close_database(self._database)

@@ -47,16 +47,14 @@ class _Trace:
 
 
 def _choice(
-    runtime: Runtime, request: Request, operation: Operation
+    runtime: Runtime, headers: list[str], preferences: Preferences, operation: Operation
 ) -> tuple[Preferences, Policy, FaultPlan]:
     """The request's Prefer header over the run-time defaults, and the fault plan drawn from both.
 
     Default scenarios apply to create operations only: a fetch answers from the job's state, or
     polling a queued job would never end.
     """
-    headers = request.headers.getlist("prefer")
     defaults = runtime.overrides.get() if runtime.overrides is not None else None
-    preferences = parse_preferences(headers)
     policy = runtime.policy
     if defaults is not None and defaults.prefer:
         if operation.kind == "create":
@@ -65,6 +63,12 @@ def _choice(
     if defaults is not None and defaults.ratios is not None:
         policy = replace(policy, ratios=dict(defaults.ratios))
     return preferences, policy, runtime.faults.plan(fault_preferences(headers))
+
+
+def _path(request: Request) -> str:
+    """`request.url.path` (the same escapes) without building and parsing the whole URL."""
+    path: str = request.scope["path"]
+    return path.replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
 
 
 def _queue_full(runtime: Runtime, operation: Operation, intake: Intake) -> bool:
@@ -85,10 +89,11 @@ def _why(outcome: Outcome, preferences: Preferences, operation: Operation) -> st
 
 
 async def _stages(runtime: Runtime, request: Request, trace: _Trace) -> Response:
-    parse_preferences(request.headers.getlist("prefer"))  # 0: a bad Prefer value fails before routing
-    routed = route(runtime.operations, request.method, request.url.path)  # 1
+    headers = request.headers.getlist("prefer")
+    preferences = parse_preferences(headers)  # 0: a bad Prefer value fails before routing
+    routed = route(runtime.operations, request.method, _path(request))  # 1
     operation = routed.operation
-    preferences, policy, plan = _choice(runtime, request, operation)
+    preferences, policy, plan = _choice(runtime, headers, preferences, operation)
     trace.plan = plan
     trace.operation = operation.operation_id
     intake = await read_intake(request, routed.path_params, runtime.settings.public_url, runtime.limits)
@@ -137,7 +142,7 @@ def _record(runtime: Runtime, request: Request, trace: _Trace, response: Respons
     entry = JournalEntry(
         at=runtime.clock.now(),
         method=request.method,
-        path=request.url.path,
+        path=_path(request),
         operation=trace.operation,
         body=trace.body,
         http_status=response.status_code,
@@ -150,7 +155,7 @@ def _record(runtime: Runtime, request: Request, trace: _Trace, response: Respons
     try:
         runtime.journal.append(entry)
     except Exception:  # the journal is for inspection; a full disk must not fail the reply
-        log.exception("could not journal %s %s", request.method, request.url.path)
+        log.exception("could not journal %s %s", request.method, _path(request))
 
 
 async def handle(runtime: Runtime, request: Request) -> Response:
@@ -161,7 +166,7 @@ async def handle(runtime: Runtime, request: Request) -> Response:
         trace.why = f"mock fault: {fault.slug}"
         response = problem_response(fault)
     except Exception as error:  # a bug in the mock: say so as a mock fault, never as a vendor reply
-        log.exception("internal error on %s %s", request.method, request.url.path)
+        log.exception("internal error on %s %s", request.method, _path(request))
         trace.why = f"mock fault: internal ({type(error).__name__})"
         response = problem_response(
             MockFault(500, "internal", "Internal mock error", f"{type(error).__name__}: {error}")

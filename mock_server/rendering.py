@@ -21,6 +21,7 @@ VIOLATIONS_HEADER = "X-Mixmock-Violations"
 REQUEST_VIOLATIONS_HEADER = "X-Mixmock-Request-Violations"
 EXAMPLE_HEADER = "X-Mixmock-Example"
 _MAX_HEADER = 4000
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)  # built once, not per reply
 log = logging.getLogger("mixmock.render")
 
 
@@ -48,7 +49,7 @@ def render(
                 MockFault(500, "self-violation", "Reply breaks the spec", detail, extra={"violations": items})
             )
     body = apply_quirks(quirks, operation, outcome, draft.example, draft.body)
-    encoded = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    encoded = _ENCODER.encode(body).encode()
     if any(quirk.name == "escaped_slashes" for quirk in quirks):
         encoded = escape_slashes(encoded)
     headers = {EXAMPLE_HEADER: draft.example, **draft.headers}

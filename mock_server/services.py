@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute
 from mock_server.admin import Admin, admin_mount
 from mock_server.faults import FaultConfig, FaultInjector, parse_latency, quiet_dropped_connections
 from mock_server.jobs import Job
-from mock_server.journal import SQLiteJournal
+from mock_server.journal import FLUSH_EVERY_S, SQLiteJournal
 from mock_server.lifecycle import settle
 from mock_server.limits import BodyLimits
 from mock_server.overrides import SQLiteOverrides
@@ -89,8 +89,21 @@ async def _purge_loop(runtime: Runtime) -> None:
         await asyncio.sleep(runtime.settings.purge_every_s)
 
 
+async def _journal_loop(journal: SQLiteJournal) -> None:
+    """Write the journal's buffered entries every FLUSH_EVERY_S, so other workers see them soon."""
+    while True:
+        await asyncio.sleep(FLUSH_EVERY_S)
+        if journal.pending:
+            try:
+                journal.flush()
+            except Exception:  # the journal is for inspection; a full disk must not stop the server
+                log.exception("writing the request journal failed")
+
+
 def background_loops(runtime: Runtime) -> list[Coroutine[Any, Any, None]]:
     loops = [_purge_loop(runtime)]
+    if runtime.journal is not None:
+        loops.append(_journal_loop(runtime.journal))
     if runtime.webhooks is not None:
         loops.append(runtime.webhooks.run_forever())
     return loops

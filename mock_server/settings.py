@@ -66,6 +66,7 @@ class Settings:
     device: str | None = None
     dtype: str = "auto"
     mixing: str = "community"
+    max_batch: int = 4  # diffusers engine: samples batched into one forward pass; 1 = reproducible bits
     allow_hosts: tuple[str, ...] = ()
     queue_threshold_s: float = 10.0
     public_url: str | None = None
@@ -200,6 +201,7 @@ _CONVERTERS: Mapping[str, Callable[[Any], Any]] = {
     "device": _optional_text,
     "dtype": _choice("auto", "bfloat16", "float16", "float32"),
     "mixing": _choice("community", "paper"),
+    "max_batch": _int,
     "allow_hosts": _strings,
     "queue_threshold_s": _float,
     "public_url": _optional_text,
@@ -284,6 +286,8 @@ def _check(settings: Settings) -> Settings:
         raise fail("processing_polls", settings.processing_polls, "must be 0 or more")
     if settings.queue_threshold_s < 0:
         raise fail("queue_threshold_s", settings.queue_threshold_s, "must be 0 or more")
+    if settings.max_batch < 1:
+        raise fail("max_batch", settings.max_batch, "must be at least 1")
     if settings.image_cache_size < 1:
         raise fail("image_cache_size", settings.image_cache_size, "must be at least 1")
     _check_ci(settings, fail)

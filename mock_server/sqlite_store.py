@@ -1,26 +1,41 @@
-"""The embedded job store: one SQLite file (WAL) that several worker processes share, or `:memory:`."""
+"""The embedded job store: one SQLite file (WAL) that several worker processes share, or `:memory:`.
+
+Ids come in blocks: a process takes `ID_BLOCK` ids at a time from the `id_blocks` table (one atomic
+statement), so creating a job needs no read of the table, and no two processes ever hand out the same
+id. Ids rise within a process; across processes they interleave by block, and a restarted process starts
+a new block (the unused rest of the old one is skipped, never reused).
+
+Group commit: `create_grouped` queues the job's row and writes every row queued in the same turn of the
+event loop in one transaction, before any of those requests goes on to its reply. Under concurrent load
+that is one commit for several jobs; no job is ever answered before it is in the file.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
-import sqlite3
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import fields
-from pathlib import Path
 from typing import Any
 
+from mock_server.database import close_database, open_database
 from mock_server.engines.base import ImageJob
 from mock_server.jobs import Job
 
-__all__ = ["SQLiteJobStore"]
+__all__ = ["ID_BLOCK", "SQLiteJobStore"]
+
+ID_BLOCK = 64
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id INTEGER PRIMARY KEY,
     file_prefix TEXT UNIQUE,
     doc TEXT NOT NULL,
     polls INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS id_blocks (
+    name TEXT PRIMARY KEY,
+    next INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS images (
     file_prefix TEXT NOT NULL,
@@ -31,18 +46,30 @@ CREATE TABLE IF NOT EXISTS images (
 """
 
 
-def _encode(job: Job) -> str:
-    # Field by field rather than dataclasses.asdict, which deep-copies every value (a third of a request).
-    data = {field.name: getattr(job, field.name) for field in fields(job)}
-    image_job = job.image_job
-    data["image_job"] = {field.name: getattr(image_job, field.name) for field in fields(image_job)}
-    return json.dumps(data, separators=(",", ":"), default=_plain)
+_JOB_FIELDS = tuple(field.name for field in fields(Job))
+_IMAGE_JOB_FIELDS = tuple(field.name for field in fields(ImageJob))
+# The next id block starts after every id already used (a store file written before blocks existed).
+_FIRST_BLOCK = (
+    "INSERT OR IGNORE INTO id_blocks (name, next) SELECT 'jobs', coalesce(max(id), 0) + 1 FROM jobs"
+)
 
 
 def _plain(value: Any) -> Any:
     if isinstance(value, Mapping):
         return dict(value)
     raise TypeError(f"cannot store {type(value).__name__} in a job")
+
+
+_ENCODER = json.JSONEncoder(separators=(",", ":"), default=_plain)  # built once, not per job
+_INSERT = "INSERT INTO jobs (id, file_prefix, doc) VALUES (?, ?, ?)"
+
+
+def _encode(job: Job) -> str:
+    # Field by field rather than dataclasses.asdict, which deep-copies every value (a third of a request).
+    data = {name: getattr(job, name) for name in _JOB_FIELDS}
+    image_job = job.image_job
+    data["image_job"] = {name: getattr(image_job, name) for name in _IMAGE_JOB_FIELDS}
+    return _ENCODER.encode(data)
 
 
 def _decode(doc: str, polls: int) -> Job:
@@ -54,44 +81,92 @@ def _decode(doc: str, polls: int) -> Job:
 
 
 class SQLiteJobStore:
-    def __init__(self, path: str) -> None:
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, path: str, id_block: int = ID_BLOCK) -> None:
+        if id_block < 1:
+            raise ValueError(f"id_block must be at least 1, got {id_block!r}")
         self.path = path
-        # The connection is shared by the event loop and engine callbacks; the lock serialises them.
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, timeout=10.0, check_same_thread=False, isolation_level=None)
+        self._id_block = id_block
+        self._next_id = self._block_end = 0  # the ids this process may still hand out: [next, end)
+        self._queued: list[tuple[int, str, str]] = []  # rows of `create_grouped` not yet written
+        self._written: asyncio.Future[None] | None = None  # resolved when they are
+        # The connection is shared by the event loop, engine callbacks and the file's other tables.
+        self._database = open_database(path)
+        self._db, self._lock = self._database.connection, self._database.lock
+        self._closed = False
         with self._lock:
-            if path != ":memory:":
-                self._db.execute("PRAGMA journal_mode=WAL")
-                # No fsync: the store outlives the mock process, not the machine; a mock needs no more.
-                self._db.execute("PRAGMA synchronous=OFF")
-            self._db.execute("PRAGMA busy_timeout=10000")
             self._db.executescript(_SCHEMA)
+            self._db.execute(_FIRST_BLOCK)
+
+    def _peek_id(self) -> int:
+        """The next id of this process's block, taking a new block when it is used up (lock held)."""
+        if self._next_id >= self._block_end:
+            (end,) = self._db.execute(
+                "UPDATE id_blocks SET next = next + ? WHERE name = 'jobs' RETURNING next", (self._id_block,)
+            ).fetchone()
+            self._next_id, self._block_end = int(end) - self._id_block, int(end)
+        return self._next_id
 
     def reserve_id(self) -> int:
         with self._lock:
-            cursor = self._db.execute("INSERT INTO jobs (doc) VALUES ('')")
-            job_id = cursor.lastrowid
-        if job_id is None:  # pragma: no cover - sqlite always reports the rowid of an INSERT
-            raise RuntimeError("the job store did not return an id")
+            job_id = self._peek_id()
+            self._db.execute("INSERT INTO jobs (id, doc) VALUES (?, '')", (job_id,))
+            self._next_id += 1
         return job_id
 
+    def _build(self, build: Callable[[int], Job]) -> tuple[Job, tuple[int, str, str]]:
+        """The job for the next id and its row; a failing build consumes no id (lock held)."""
+        job_id = self._peek_id()
+        job = build(job_id)
+        if job.id != job_id:
+            raise ValueError(f"the job built for id {job_id} has id {job.id!r}")
+        row = (job_id, job.file_prefix, _encode(job))
+        self._next_id += 1
+        return job, row
+
     def create(self, build: Callable[[int], Job]) -> Job:
+        """One autocommit INSERT: the job is in the file when this returns."""
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                row = self._db.execute("INSERT INTO jobs (doc) VALUES ('') RETURNING id").fetchone()
-                job = build(int(row[0]))
-                self._db.execute(
-                    "UPDATE jobs SET file_prefix = ?, doc = ? WHERE id = ?",
-                    (job.file_prefix, _encode(job), job.id),
-                )
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+            job, row = self._build(build)
+            self._db.execute(_INSERT, row)
         return job
+
+    async def create_grouped(self, build: Callable[[int], Job]) -> Job:
+        """Like `create`, but committed with the other jobs created in the same event-loop turn."""
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            job, row = self._build(build)
+            self._queued.append(row)
+            if self._written is None:
+                self._written = loop.create_future()
+                loop.call_soon(self._write_queued)
+            written = self._written
+        await written
+        return job
+
+    def _write_queued(self) -> None:
+        with self._lock:
+            rows, written = self._queued, self._written
+            self._queued, self._written = [], None
+            try:
+                if len(rows) == 1:
+                    self._db.execute(_INSERT, rows[0])
+                else:
+                    self._write_many(rows)
+            except Exception as error:  # every request of the group answers that its job was not saved
+                if written is not None:
+                    written.set_exception(error)
+                return
+        if written is not None:
+            written.set_result(None)
+
+    def _write_many(self, rows: list[tuple[int, str, str]]) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.executemany(_INSERT, rows)
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     def save(self, job: Job) -> None:
         with self._lock:
@@ -178,5 +253,6 @@ class SQLiteJobStore:
         return int(count)
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        if not self._closed:
+            self._closed = True
+            close_database(self._database)

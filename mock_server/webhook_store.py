@@ -7,12 +7,11 @@ row so that two workers polling the same file never send the same delivery at th
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any, Literal
+
+from mock_server.database import close_database, open_database
 
 __all__ = ["Attempt", "Delivery", "DeliveryState", "SQLiteDeliveries"]
 
@@ -71,15 +70,10 @@ def _decode(row_id: int, state: str, next_at: float, doc: str) -> Delivery:
 
 class SQLiteDeliveries:
     def __init__(self, path: str) -> None:
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, timeout=10.0, check_same_thread=False, isolation_level=None)
+        self._database = open_database(path)
+        self._db, self._lock = self._database.connection, self._database.lock
+        self._closed = False
         with self._lock:
-            if path != ":memory:":
-                self._db.execute("PRAGMA journal_mode=WAL")
-                self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA busy_timeout=10000")
             self._db.executescript(_SCHEMA)
 
     def add(
@@ -163,5 +157,6 @@ class SQLiteDeliveries:
             self._db.execute("DELETE FROM webhook_deliveries")
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        if not self._closed:
+            self._closed = True
+            close_database(self._database)

@@ -29,6 +29,9 @@ def build_engine(settings: Settings) -> Engine:
             dtype=settings.dtype,
             mixing=settings.mixing,
             allow_hosts=settings.allow_hosts,
+            # 1 gives bit-for-bit reproducible images under concurrent load; larger batches differ by
+            # float rounding (a sample's numbers depend on what it is batched with).
+            max_batch_samples=settings.max_batch,
         )
         return engine
     raise SettingsError(f"setting 'engine' = {settings.engine!r}: expected synthetic or diffusers")

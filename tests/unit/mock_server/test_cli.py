@@ -22,6 +22,7 @@ def test_help_names_every_env_var(capsys: pytest.CaptureFixture[str]) -> None:
         "MIXMOCK_STORE",
         "MIXMOCK_RULES_FILE",
         "MIXMOCK_QUEUE_THRESHOLD_S",
+        "MIXMOCK_MAX_BATCH",
     ):
         assert name in text
 
@@ -33,6 +34,7 @@ def test_help_names_every_env_var(capsys: pytest.CaptureFixture[str]) -> None:
         (["serve", "--processing-ratio", "2"], "processing=2.0"),
         (["serve", "--profile", "observed", "--quirk", "nope"], "unknown quirk"),
         (["serve", "--config", "/nonexistent/mixmock.yaml"], "cannot read config file"),
+        (["serve", "--max-batch", "0"], "'max_batch' = 0"),
     ],
 )
 def test_bad_settings_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str], words: str) -> None:

@@ -1,20 +1,23 @@
-"""Eager engines: answered within the threshold, queued after it, input errors, failures; strict mode."""
+"""Eager engines: answered within the threshold, queued after it, input errors, failures, the size meta
+tells; strict mode."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 
 import pytest
 from PIL import Image
 
 from mock_server.contract import load_operations
+from mock_server.echo import png_size, with_png_size
 from mock_server.engines.base import EngineInputError, ImageJob
 from mock_server.negotiation import Outcome
 from mock_server.rendering import render
 from mock_server.validation import ResponseDraft, validate_response
 from tests.conftest import ClientFactory
-from tests.unit.mock_server.bodies import CREATE_PATHS, valid_body
+from tests.unit.mock_server.bodies import CREATE_PATHS, valid_body, without
 
 pytestmark = [pytest.mark.unit, pytest.mark.timeout(60)]
 IMG = CREATE_PATHS["img_mixer"]
@@ -101,3 +104,55 @@ def test_strict_mode_turns_a_self_violation_into_a_problem() -> None:
     assert b"id: type" in strict.body
     assert lenient.status_code == 200
     assert "id: type" in lenient.headers["x-mixmock-violations"]
+
+
+class InitImageSizedEngine(FakeEngine):
+    """An eager engine that, like the reference engine, renders the first init image's size (96 x 72)
+    when the request leaves width and height open."""
+
+    async def render(self, job: ImageJob) -> list[bytes]:
+        if self.delay:
+            await self.release.wait()
+        sized = dataclasses.replace(job, width=job.width or 96, height=job.height or 72)
+        return [_png(sized, 200) for _ in range(job.samples)]
+
+
+def test_eager_success_meta_tells_the_size_the_engine_made(mock_client: ClientFactory) -> None:
+    with mock_client(engine=InitImageSizedEngine()) as client:
+        reply = client.post(IMG, json=without(valid_body("img_mixer"), "width", "height")).json()
+        image = Image.open(io.BytesIO(client.get(reply["output"][0]).content))
+    assert reply["status"] == "success"
+    assert (reply["meta"]["W"], reply["meta"]["H"]) == image.size == (96, 72)
+
+
+def test_eager_processing_meta_leaves_an_open_size_out_until_the_job_is_done(
+    mock_client: ClientFactory,
+) -> None:
+    engine = InitImageSizedEngine(delay=1.0)
+    with mock_client(engine=engine, queue_threshold_s=0.05) as client:
+        queued = client.post(IMG, json=without(valid_body("img_mixer"), "width", "height")).json()
+        client.portal.call(engine.release.set)  # type: ignore[union-attr]
+        for _ in range(100):
+            if client.post(queued["fetch_result"], json={"key": "k"}).json()["status"] == "success":
+                break
+        stored = client.get(f"/_mixmock/jobs/{queued['id']}").json()
+    assert queued["status"] == "processing"
+    assert {"W", "H"}.isdisjoint(queued["meta"])
+    assert (stored["meta"]["W"], stored["meta"]["H"]) == (96, 72)
+
+
+def test_eager_meta_echoes_a_requested_size(mock_client: ClientFactory) -> None:
+    with mock_client(engine=InitImageSizedEngine(delay=1.0), queue_threshold_s=0.05) as client:
+        queued = client.post(IMG, json=valid_body("img_mixer")).json()
+    assert (queued["meta"]["W"], queued["meta"]["H"]) == (80, 60)
+
+
+@pytest.mark.parametrize(
+    "png",
+    [b"", b"GIF89a" + bytes(30), b"\x89PNG\r\n\x1a\n" + bytes(16)],
+    ids=["empty", "not-png", "no-ihdr"],
+)
+def test_meta_keeps_its_size_when_the_bytes_are_not_a_png(png: bytes) -> None:
+    meta = {"H": 60, "W": 80, "seed": 1}
+    assert png_size(png) is None
+    assert with_png_size(meta, png) == meta

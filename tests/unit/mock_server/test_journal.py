@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -101,16 +102,54 @@ def test_journal_stays_bounded() -> None:
     assert kept[-1].job_id == 499
 
 
-def test_two_journals_on_one_file_see_each_other(tmp_path: Path) -> None:
+def test_two_journals_on_one_file_see_each_other_once_flushed(tmp_path: Path) -> None:
     path = str(tmp_path / "store.sqlite3")
     first, second = SQLiteJournal(path), SQLiteJournal(path)
     first.append(entry(job_id=1))
     second.append(entry(job_id=2))
+    assert [e.job_id for e in first.entries()] == [1]  # the second's entry is still buffered
+    assert second.flush() == 1
     assert [e.job_id for e in first.entries()] == [1, 2]
     first.close()
     second.close()
 
 
-def test_max_entries_must_be_positive() -> None:
-    with pytest.raises(ValueError, match="max_entries must be at least 1, got 0"):
-        SQLiteJournal(":memory:", max_entries=0)
+def test_appends_are_buffered_until_a_read_or_a_full_batch(tmp_path: Path) -> None:
+    path = str(tmp_path / "store.sqlite3")
+    writer, reader = SQLiteJournal(path, flush_every=3), SQLiteJournal(path)
+    writer.append(entry(job_id=1))
+    writer.append(entry(job_id=2))
+    assert (writer.pending, len(reader)) == (2, 0)
+    writer.append(entry(job_id=3))  # the third fills the batch: written at once
+    assert (writer.pending, [e.job_id for e in reader.entries()]) == (0, [1, 2, 3])
+    writer.append(entry(job_id=4))
+    assert [e.job_id for e in writer.entries()] == [1, 2, 3, 4]  # a read flushes its own buffer first
+    writer.close()
+    reader.close()
+
+
+def test_closing_writes_the_buffer(tmp_path: Path) -> None:
+    path = str(tmp_path / "store.sqlite3")
+    writer = SQLiteJournal(path)
+    writer.append(entry(job_id=9))
+    writer.close()
+    reader = SQLiteJournal(path)
+    assert [e.job_id for e in reader.entries()] == [9]
+    reader.close()
+
+
+def test_clear_forgets_buffered_entries_too() -> None:
+    journal = SQLiteJournal(":memory:")
+    journal.append(entry())
+    journal.clear()
+    assert (journal.pending, journal.entries()) == (0, [])
+
+
+def test_as_dict_has_every_field_in_order() -> None:
+    assert list(entry().as_dict()) == [field.name for field in dataclasses.fields(JournalEntry)]
+
+
+@pytest.mark.parametrize("name", ["max_entries", "trim_every", "flush_every"])
+def test_bounds_must_be_positive(name: str) -> None:
+    with pytest.raises(ValueError, match=f"{name} must be at least 1, got 0"):
+        SQLiteJournal(":memory:", **{name: 0})

@@ -42,6 +42,11 @@ def test_keys_file_and_list(tmp_path: Path) -> None:
     assert settings.api_keys == frozenset({"alpha", "beta", "gamma"})
 
 
+def test_max_batch_from_environment() -> None:
+    assert load_settings(environ={}).max_batch == 4
+    assert load_settings(environ={"MIXMOCK_MAX_BATCH": "1"}).max_batch == 1
+
+
 def test_ratios_from_environment() -> None:
     settings = load_settings(environ={"MIXMOCK_RATIOS": "processing=0.3, failed=0.1"})
     assert dict(settings.ratios) == {"processing": 0.3, "failed": 0.1}
@@ -57,6 +62,7 @@ def test_ratios_from_environment() -> None:
         ({"ratios": {"slow": 0.1}}, {}, "'slow'"),
         ({"ratios": {"processing": 0.7, "error": 0.7}}, {}, "more than 1"),
         ({"workers": 0}, {}, "'workers' = 0"),
+        ({}, {"MIXMOCK_MAX_BATCH": "0"}, "'max_batch' = 0"),
         ({"public_url": "mock.test"}, {}, "'mock.test'"),
         ({"strict": "maybe"}, {}, "'maybe'"),
         ({"api_keys_file": "/nonexistent/keys"}, {}, "cannot read api keys file"),

@@ -1,7 +1,9 @@
-"""The SQLite job store: ids, round trips, polls, images, and two connections sharing one file."""
+"""The SQLite job store: id blocks, round trips, polls, images, group commit, and stores sharing a file."""
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -61,16 +63,71 @@ def test_images(tmp_path: Path) -> None:
     assert (store.get_image("p", 1), store.get_image("p", 2)) == (b"one", None)
 
 
-def test_two_connections_share_jobs_and_never_reuse_ids(tmp_path: Path) -> None:
+def test_two_stores_share_jobs_and_hand_out_disjoint_id_blocks(tmp_path: Path) -> None:
     path = str(tmp_path / "shared" / "jobs.sqlite3")
-    first, second = SQLiteJobStore(path), SQLiteJobStore(path)
+    first, second = SQLiteJobStore(path, id_block=4), SQLiteJobStore(path, id_block=4)
     ids = [first.reserve_id(), second.reserve_id(), first.reserve_id()]
     job = _job(ids[0])
     first.save(job)
-    assert ids == sorted(set(ids))
+    assert ids == [1, 5, 2]  # each store takes its own block of 4; ids rise within a store
     assert second.get(ids[0]) == job
     first.close()
     second.close()
+
+
+def test_a_reopened_store_starts_a_new_block_and_never_reuses_an_id(tmp_path: Path) -> None:
+    path = str(tmp_path / "jobs.sqlite3")
+    store = SQLiteJobStore(path, id_block=4)
+    used = [store.create(_job).id for _ in range(2)]
+    store.close()
+    reopened = SQLiteJobStore(path, id_block=4)
+    assert used == [1, 2]
+    assert reopened.create(_job).id == 5  # ids 3 and 4 went with the first block
+    reopened.close()
+
+
+def test_ids_continue_after_a_store_file_without_id_blocks(tmp_path: Path) -> None:
+    path = str(tmp_path / "jobs.sqlite3")
+    legacy = sqlite3.connect(path)
+    legacy.execute(
+        "CREATE TABLE jobs (id INTEGER PRIMARY KEY AUTOINCREMENT, file_prefix TEXT UNIQUE, "
+        "doc TEXT NOT NULL, polls INTEGER NOT NULL DEFAULT 0)"
+    )
+    legacy.execute("INSERT INTO jobs (id, doc) VALUES (41, '')")
+    legacy.commit()
+    legacy.close()
+    store = SQLiteJobStore(path)
+    assert store.create(_job).id == 42
+    store.close()
+
+
+def test_grouped_creates_share_one_write_and_are_stored_when_they_return(tmp_path: Path) -> None:
+    store = SQLiteJobStore(str(tmp_path / "jobs.sqlite3"))
+
+    async def create_three() -> list[Job]:
+        return list(await asyncio.gather(*(store.create_grouped(_job) for _ in range(3))))
+
+    made = asyncio.run(create_three())
+    assert [job.id for job in made] == [1, 2, 3]
+    assert [store.get(job.id) for job in made] == made
+    store.close()
+
+
+def test_a_grouped_create_whose_write_fails_raises() -> None:
+    store = SQLiteJobStore(":memory:")
+    store.create(lambda job_id: _job(job_id, file_prefix="taken"))
+
+    async def clash() -> Job:
+        return await store.create_grouped(lambda job_id: _job(job_id, file_prefix="taken"))
+
+    with pytest.raises(sqlite3.IntegrityError, match="file_prefix"):
+        asyncio.run(clash())
+
+
+def test_a_job_built_for_another_id_is_refused_by_id() -> None:
+    store = SQLiteJobStore(":memory:")
+    with pytest.raises(ValueError, match="the job built for id 1 has id 7"):
+        store.create(lambda job_id: _job(7))
 
 
 def test_create_builds_the_job_for_its_id_in_one_write() -> None:
