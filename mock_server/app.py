@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from mock_server.admin import DEFAULT_PREFIX
 from mock_server.clock import Clock, SystemClock
@@ -23,6 +23,7 @@ from mock_server.engines.base import Engine
 from mock_server.engines.registry import build_engine
 from mock_server.identity import DerivedIds, Ids
 from mock_server.images import serve_image
+from mock_server.logs import ACCESS_LOG, AccessLog, request_part
 from mock_server.negotiation import Policy
 from mock_server.pipeline import handle
 from mock_server.quirks import select_quirks
@@ -47,13 +48,18 @@ class _MockApp(Starlette):
     middleware: `handle` already turns every error into a reply, as those layers would.
     """
 
-    def __init__(self, runtime: Runtime, reserved: tuple[str, ...], **kwargs: Any) -> None:
+    def __init__(
+        self, runtime: Runtime, reserved: tuple[str, ...], access_log: AccessLog | None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self._runtime = runtime
         self._reserved = reserved  # path prefixes that other routes may take
         self._methods = frozenset(_METHODS)
+        self._access_log = access_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._access_log is not None and scope["type"] == "http":
+            send = _logging_send(self._access_log, scope, send)
         if (
             scope["type"] == "http"
             and scope["method"] in self._methods
@@ -64,6 +70,16 @@ class _MockApp(Starlette):
             await response(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
+
+
+def _logging_send(log: AccessLog, scope: Scope, send: Send) -> Send:
+    request = request_part(scope)
+
+    async def send_and_log(message: Message) -> None:
+        log.record(request, message)
+        await send(message)
+
+    return send_and_log
 
 
 def build_runtime(
@@ -127,6 +143,7 @@ def create_app(
     app = _MockApp(
         runtime,
         ("/health", "/generations/", DEFAULT_PREFIX),
+        ACCESS_LOG if settings.access_log else None,
         routes=[
             Route("/health", health, methods=["GET"]),
             Route("/generations/{name}", image, methods=["GET"]),

@@ -271,7 +271,12 @@ def _serve(args: argparse.Namespace) -> int:
     if settings.workers == 1:
         app = create_app(settings)
         freeze_heap()
-        uvicorn.run(app, host=settings.host, port=settings.port, access_log=settings.access_log)
+        uvicorn.run(
+            app,
+            host=settings.host,
+            port=settings.port,
+            access_log=False,  # the app writes uvicorn's access lines itself, in batches (mock_server.logs)
+        )
         return 0
     # Workers import the app themselves; they all read these resolved settings, the store path included.
     os.environ[RESOLVED_SETTINGS_ENV] = settings_to_json(settings)
@@ -281,7 +286,7 @@ def _serve(args: argparse.Namespace) -> int:
         workers=settings.workers,
         host=settings.host,
         port=settings.port,
-        access_log=settings.access_log,
+        access_log=False,
     )
     return 0
 
