@@ -101,6 +101,21 @@ def _serve_parser(commands: Any) -> None:
         help=f"diffusers engine: weights dtype; default auto ({_env('dtype')})",
     )
     add(
+        "--mixing",
+        choices=["community", "paper"],
+        help="diffusers engine, MagicMix: community (the vendor's: the blend feeds the UNet) or paper "
+        f"(the blend becomes the state); default community ({_env('mixing')})",
+    )
+    add(
+        "--allow-host",
+        action="append",
+        dest="allow_hosts",
+        metavar="HOST",
+        help="diffusers engine: a host name or IP network (127.0.0.0/8) input image URLs may point at "
+        "although it is private or loopback (repeatable); default none "
+        f"({_env('allow_hosts')})",
+    )
+    add(
         "--max-batch",
         type=int,
         metavar="N",
@@ -236,7 +251,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
             "store",
         ),
         *("seed", "rules_file", "default_eta", "processing_polls", "strict", "engine", "model_dir", "device"),
-        *("dtype", "max_batch", "queue_threshold_s", "public_url", "access_log"),
+        *("dtype", "mixing", "allow_hosts", "max_batch", "queue_threshold_s", "public_url", "access_log"),
         *("webhook_allow_hosts", "webhook_retry_s", "latency", "faults", "fault_seed", "slow_body_s"),
         *("queue_limit", "failed_job_rate", "admin", "admin_token", "job_ttl_s", "purge_every_s"),
         *("max_body_bytes", "journal_size"),

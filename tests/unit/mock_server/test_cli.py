@@ -47,3 +47,15 @@ def test_bad_rules_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[st
     rules.write_text("rules: [{then: {scenario: sometimes}}]")
     assert main(["serve", "--rules", str(rules)]) == 2
     assert "scenario='sometimes'" in capsys.readouterr().err
+
+
+def test_engine_flags_reach_the_settings() -> None:
+    from mock_server.cli import _overrides, _parser
+    from mock_server.settings import load_settings
+
+    args = _parser().parse_args(
+        ["serve", "--mixing", "paper", "--allow-host", "127.0.0.0/8", "--allow-host", "images.local"]
+    )
+    settings = load_settings(_overrides(args))
+    assert settings.mixing == "paper"
+    assert settings.allow_hosts == ("127.0.0.0/8", "images.local")
