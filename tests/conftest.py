@@ -13,9 +13,17 @@ from starlette.testclient import TestClient
 from mock_server.app import create_app
 from mock_server.clock import Clock, ManualClock
 from mock_server.engines.base import Engine
+from mock_server.logs import ACCESS_LOG
 from mock_server.settings import Settings
 
 ClientFactory = Callable[..., AbstractContextManager[TestClient]]
+
+
+@pytest.fixture(autouse=True)
+def _access_lines_stay_with_their_test() -> Iterator[None]:
+    """Apps built with the default settings log each request; write those lines while pytest captures."""
+    yield
+    ACCESS_LOG.flush()
 
 
 @pytest.fixture
