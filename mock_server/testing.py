@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 
 import uvicorn
-from starlette.applications import Starlette
+from starlette.types import ASGIApp
 
 from mock_server.app import create_app
 from mock_server.settings import Settings
@@ -30,9 +30,9 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 @contextlib.contextmanager
 def running_server(
-    app_or_settings: Starlette | Settings, *, host: str = "127.0.0.1", start_timeout: float = 15.0
+    app_or_settings: ASGIApp | Settings, *, host: str = "127.0.0.1", start_timeout: float = 15.0
 ) -> Iterator[str]:
-    """Serve the app (or one built from the settings) with uvicorn in a thread; yields the base URL."""
+    """Serve an ASGI app (or the mock built from settings) with uvicorn in a thread; yields the base URL."""
     app = create_app(app_or_settings) if isinstance(app_or_settings, Settings) else app_or_settings
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -37,7 +37,7 @@ def test_no_report_contains_the_key(
         create_app(mock_settings(api_keys=frozenset({SECRET}))), reply=json_reply(_echo_key_when_prompt_is_a)
     )
     monkeypatch.setenv(KEY_ENV, SECRET)
-    with running_server(app) as url:  # type: ignore[arg-type]
+    with running_server(app) as url:
         code = main(
             [
                 "--base-url",

@@ -8,7 +8,6 @@ from mock_server.app import create_app
 from mock_server.testing import running_server
 from tests.conformance.conftest import audit, mock_settings
 from tests.conformance.defects import DEFECTS, DefectCase, wrap
-from tests.conformance.servers import serving
 from tests.conformance.toy import KEY as TOY_KEY
 from tests.conformance.toy import Toy
 
@@ -18,21 +17,21 @@ pytestmark = pytest.mark.conformance
 @pytest.mark.parametrize("defect", DEFECTS, ids=[defect.name for defect in DEFECTS])
 def test_the_expected_tier_catches_the_defect(defect: DefectCase) -> None:
     app = wrap(create_app(mock_settings()), defect)
-    with running_server(app) as url:  # type: ignore[arg-type]
+    with running_server(app) as url:
         result = audit(url, tiers=(defect.tier,), operations=defect.operations, job_timeout=1.0)
     keys = [finding.key for finding in result.findings]
     assert defect.expected in keys, f"{defect.name}: {keys}"
 
 
 def test_a_webhook_without_track_id_is_caught() -> None:
-    with serving(Toy(webhook_drop=("track_id",)).app()) as url:
+    with running_server(Toy(webhook_drop=("track_id",)).app()) as url:
         result = audit(url, key=TOY_KEY, tiers=("smoke",), operations=("img_mixer",), webhooks=True)
     keys = [finding.key for finding in result.findings]
     assert keys == ["img_mixer webhook.track_id: success payload required"]
 
 
 def test_webhooks_of_a_conformant_target_pass() -> None:
-    with serving(Toy().app()) as url:
+    with running_server(Toy().app()) as url:
         result = audit(url, key=TOY_KEY, tiers=("smoke",), webhooks=True)
     assert [str(finding) for finding in result.findings] == []
     assert [stats.tier for stats in result.tiers] == ["smoke", "webhooks"]

@@ -7,8 +7,8 @@ import time
 import pytest
 
 from conformance import AuditConfig, run_audit
+from mock_server.testing import running_server
 from tests.conformance.conftest import FAST, audit
-from tests.conformance.servers import serving
 from tests.conformance.toy import KEY as TOY_KEY
 from tests.conformance.toy import Toy
 
@@ -49,7 +49,7 @@ def test_budget_is_a_hard_cap(mock_url: str) -> None:
 def test_same_seed_sends_the_same_corpus_to_any_target(mock_url: str) -> None:
     tiers = ("smoke", "ranges", "full", "stateful")
     on_mock = audit(mock_url, tiers=tiers, seed=3)
-    with serving(Toy().app()) as toy_url:
+    with running_server(Toy().app()) as toy_url:
         on_toy = run_audit(AuditConfig(base_url=toy_url, key=TOY_KEY, tiers=tiers, seed=3, **FAST))
     assert on_mock.corpus_size == on_toy.corpus_size > 100
     assert on_mock.corpus_hash == on_toy.corpus_hash

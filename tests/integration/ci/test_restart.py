@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from mock_server.testing import free_port
-from tests.integration.ci.servers import kill, receiver, serve
+from tests.integration.servers import kill, receiver, serve
 from tests.unit.mock_server.bodies import CREATE_PATHS, valid_body
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]

@@ -12,7 +12,7 @@ import pytest
 from mock_server.settings import Settings
 from mock_server.testing import running_server
 from openapi import load_spec
-from tests.integration.ci.servers import receiver
+from tests.integration.servers import receiver
 from tests.unit.mock_server.bodies import CREATE_PATHS, valid_body
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]

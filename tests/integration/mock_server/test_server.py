@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import io
-import os
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -16,7 +12,8 @@ import pytest
 from PIL import Image
 
 from mock_server.settings import Settings
-from mock_server.testing import free_port, running_server
+from mock_server.testing import running_server
+from tests.integration.servers import serve
 from tests.unit.mock_server.bodies import CREATE_PATHS, FETCH_PATHS, valid_body
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
@@ -39,40 +36,9 @@ def test_public_url_overrides_the_origin() -> None:
     assert reply["output"][0].startswith("https://mock.example:8443/generations/")
 
 
-@contextmanager
-def serve(*args: str) -> Iterator[str]:
-    """`python -m mock_server serve` as a subprocess on a free port; yields its base URL."""
-    port = free_port()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    command = [sys.executable, "-m", "mock_server", "serve", "--port", str(port), "--no-access-log", *args]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(base_url + "/health", timeout=1)
-                break
-            except httpx.TransportError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    stderr = process.stderr.read().decode() if process.stderr else ""
-                    raise RuntimeError(f"mixmock serve did not start: {stderr}") from None
-                time.sleep(0.1)
-        yield base_url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stderr is not None:
-            process.stderr.close()
-
-
 def test_two_processes_share_jobs_through_one_store_file(tmp_path: Path) -> None:
     store = str(tmp_path / "jobs.sqlite3")
-    with serve("--store", store) as first, serve("--store", store) as second:
+    with serve("--store", store) as (first, _), serve("--store", store) as (second, _):
         made = [
             httpx.post(base + CREATE_PATHS["img_mixer"], json=valid_body("img_mixer")).json()
             for base in (first, second)
@@ -88,7 +54,7 @@ def test_two_processes_share_jobs_through_one_store_file(tmp_path: Path) -> None
 
 def test_two_workers_share_jobs(tmp_path: Path) -> None:
     store = str(tmp_path / "jobs.sqlite3")
-    with serve("--workers", "2", "--store", store, "--processing-ratio", "1") as base:
+    with serve("--workers", "2", "--store", store, "--processing-ratio", "1") as (base, _):
         made = [
             httpx.post(base + CREATE_PATHS["magic_mix_v5"], json=valid_body("magic_mix_v5")).json()
             for _ in range(6)
