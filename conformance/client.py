@@ -20,7 +20,7 @@ import httpx
 from conformance.cases import Case
 from conformance.redact import Redactor
 
-__all__ = ["AuditClient", "BudgetExhaustedError", "Exchange", "TargetUnreachableError"]
+__all__ = ["AuditClient", "BudgetExhaustedError", "Exchange", "TargetUnreachableError", "parse_json"]
 
 
 class BudgetExhaustedError(Exception):
@@ -50,10 +50,15 @@ class Exchange:
 
     @property
     def json(self) -> Any:
-        try:
-            return json.loads(self.content)
-        except (ValueError, UnicodeDecodeError):
-            return None
+        return parse_json(self.content)
+
+
+def parse_json(content: bytes) -> Any:
+    """The JSON value of a body, or None when it is not JSON."""
+    try:
+        return json.loads(content)
+    except (ValueError, UnicodeDecodeError):
+        return None
 
 
 def _encode(body: Any) -> bytes:

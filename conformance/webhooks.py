@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -13,6 +12,7 @@ from typing import Any
 
 from conformance.cases import render_value
 from conformance.checks import Reply
+from conformance.client import parse_json
 from conformance.findings import Finding
 from conformance.oracle import schema_errors
 
@@ -27,10 +27,7 @@ class Delivery:
 
     @property
     def json(self) -> Any:
-        try:
-            return json.loads(self.content)
-        except (ValueError, UnicodeDecodeError):
-            return None
+        return parse_json(self.content)
 
 
 class WebhookReceiver:

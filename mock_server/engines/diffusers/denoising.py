@@ -6,7 +6,9 @@ from collections.abc import Callable, Sequence
 
 import torch
 
+from mock_server.engines.diffusers.imaging import from_pixels, png_bytes
 from mock_server.engines.diffusers.loading import Module
+from mock_server.engines.diffusers.plans import Plan
 
 __all__ = [
     "Checkpoint",
@@ -86,3 +88,13 @@ def decode(vae: Module, latents: torch.Tensor) -> torch.Tensor:
     scaled = (latents / float(vae.config.scaling_factor)).to(vae.dtype)
     pixels: torch.Tensor = vae.decode(scaled).sample
     return pixels
+
+
+def decode_plans(vae: Module, latents: torch.Tensor, plans: Sequence[Plan]) -> list[list[bytes]]:
+    """PNGs per plan: each plan's rows of the batch decoded, at the size its request asked for."""
+    outputs, start = [], 0
+    for plan in plans:
+        images = from_pixels(decode(vae, latents[start : start + plan.samples]))
+        outputs.append([png_bytes(image, plan.output_size) for image in images])
+        start += plan.samples
+    return outputs

@@ -16,14 +16,13 @@ from PIL import Image
 
 from mock_server.engines.diffusers.denoising import (
     Checkpoint,
-    decode,
+    decode_plans,
     gaussian,
     generators,
     guided_noise,
     never_stop,
     per_sample,
 )
-from mock_server.engines.diffusers.imaging import from_pixels, png_bytes
 from mock_server.engines.diffusers.loading import ClipPreprocess, MixerModels, scheduler_for
 from mock_server.engines.diffusers.plans import MixerPlan
 
@@ -106,9 +105,4 @@ def run_image_mixer(
         latents = scheduler.step(prediction, timestep, latents).prev_sample
 
     # 3. Decode per plan.
-    outputs, start = [], 0
-    for plan in plans:
-        images = from_pixels(decode(models.vae, latents[start : start + plan.samples]))
-        outputs.append([png_bytes(image, plan.output_size) for image in images])
-        start += plan.samples
-    return outputs
+    return decode_plans(models.vae, latents, plans)

@@ -17,7 +17,7 @@ import torch
 
 from mock_server.engines.diffusers.denoising import (
     Checkpoint,
-    decode,
+    decode_plans,
     encode_layout,
     encode_prompts,
     gaussian,
@@ -26,7 +26,7 @@ from mock_server.engines.diffusers.denoising import (
     never_stop,
     per_sample,
 )
-from mock_server.engines.diffusers.imaging import from_pixels, png_bytes, to_pixels
+from mock_server.engines.diffusers.imaging import to_pixels
 from mock_server.engines.diffusers.loading import MagicMixModels, scheduler_for
 from mock_server.engines.diffusers.plans import MagicMixPlan
 
@@ -92,9 +92,4 @@ def run_magic_mix(
             latents = mix * latents + (1 - mix) * level
 
     # 4. Decode per plan, at the size each request asked for.
-    outputs, start = [], 0
-    for plan in plans:
-        images = from_pixels(decode(models.vae, latents[start : start + plan.samples]))
-        outputs.append([png_bytes(image, plan.output_size) for image in images])
-        start += plan.samples
-    return outputs
+    return decode_plans(models.vae, latents, plans)
