@@ -90,6 +90,7 @@ class AuditClient:
         self.redactor = Redactor(key)
         self.sent = 0
         self.corpus: list[dict[str, Any]] = []
+        self.cassette: list[dict[str, Any]] = []  # every exchange, redacted: the audit trail
 
     def close(self) -> None:
         self._http.close()
@@ -140,16 +141,34 @@ class AuditClient:
             reason = self.redactor.text(f"{type(error).__name__}: {error}")
             if self.sent == 1 and isinstance(error, httpx.ConnectError | httpx.ConnectTimeout):
                 raise TargetUnreachableError(self.origin, reason) from None
-            return Exchange(method, url, error=reason, elapsed=self._clock() - started)
-        return Exchange(
-            method,
-            url,
-            reply.status_code,
-            reply.headers.get("content-type", ""),
-            reply.content,
-            elapsed=self._clock() - started,
-            headers=dict(reply.headers),
-        )
+            exchange = Exchange(method, url, error=reason, elapsed=self._clock() - started)
+        else:
+            exchange = Exchange(
+                method,
+                url,
+                reply.status_code,
+                reply.headers.get("content-type", ""),
+                reply.content,
+                elapsed=self._clock() - started,
+                headers=dict(reply.headers),
+            )
+        self.cassette.append(self._recorded(exchange, body))
+        return exchange
+
+    def _recorded(self, exchange: Exchange, body: Any) -> dict[str, Any]:
+        """One cassette entry: JSON replies in full, other content (images) by size; the key filtered."""
+        reply = exchange.json if exchange.content_type.startswith("application/") else None
+        return {
+            "seq": self.sent,
+            "method": exchange.method,
+            "url": self.redactor.text(exchange.url),
+            "request": self.redactor.data(body),
+            "status_code": exchange.status_code,
+            "content_type": exchange.content_type,
+            "reply": self.redactor.data(reply) if reply is not None else {"bytes": len(exchange.content)},
+            "error": exchange.error,
+            "elapsed_ms": round(exchange.elapsed * 1000, 1),
+        }
 
     def _pace(self) -> None:
         if self._interval and self._last is not None:

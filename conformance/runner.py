@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
@@ -36,6 +37,7 @@ class AuditResult:
     corpus_hash: str
     corpus_size: int
     tiers: list[TierStats] = field(default_factory=list)
+    cassette: list[dict[str, Any]] = field(default_factory=list)  # every exchange, key filtered
     budget_exhausted: bool = False
     known: list[Finding] = field(default_factory=list)  # findings the baseline already accepted
 
@@ -108,6 +110,7 @@ def run_audit(
         requests=client.sent,
         corpus_hash=client.corpus_hash(),
         corpus_size=len(client.corpus),
+        cassette=client.cassette,
         tiers=stats,
         budget_exhausted=exhausted,
     )

@@ -57,9 +57,14 @@ def test_no_report_contains_the_key(
     out, err = capsys.readouterr()
     assert code == 1
     written = {path.name: path.read_text(encoding="utf-8") for path in tmp_path.iterdir()}
-    assert sorted(written) == ["audit.html", "audit.json", "junit.xml"]
+    assert sorted(written) == ["audit.html", "audit.json", "cassette.ndjson", "junit.xml"]
     for text in [out, err, *written.values()]:
         assert SECRET not in text
+    exchanges = [json.loads(line) for line in written["cassette.ndjson"].splitlines()]
+    assert len(exchanges) == json.loads(written["audit.json"])["requests"]
+    keyed = [entry["request"] for entry in exchanges if isinstance(entry["request"], dict)]
+    assert {request["key"] for request in keyed if "key" in request} == {"[Filtered]"}
+    assert any(entry["reply"].get("bytes", 0) > 0 for entry in exchanges if entry["method"] == "GET")
     report = json.loads(written["audit.json"])
     assert [finding["text"] for finding in report["findings"]] == [
         'img_mixer prompt: minLength 1, sent "a", rejected: "key [Filtered] may not use prompt a"'
