@@ -13,16 +13,27 @@ __all__ = ["html_report"]
 _STYLE = """
 body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin-bottom:2em}
 td,th{border:1px solid #999;padding:4px 8px;vertical-align:top;font-size:90%}
-.ok{background:#e6f4e6}.bad{background:#f9d6d6}.none{color:#999}
+.ok{background:#e6f4e6}.bad{background:#f9d6d6}.none{color:#999}td span{white-space:nowrap}
 """
+_SHOWN = 28  # characters of a sent value shown in a cell; the whole value is in its tooltip
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 1] + "\u2026"
+
+
+def _line(item: Observation) -> str:
+    """`21: rejected ✓`, or `21: accepted ✗ expected reject`; the tooltip has the constraint and value."""
+    verdict = "\u2713" if item.conforms else f"\u2717 expected {item.expected}"
+    tooltip = escape(f"{item.parameter} {item.constraint}; sent {item.sent}", quote=True)
+    return f'<span title="{tooltip}">{escape(_short(item.sent))}: {escape(item.observed)} {verdict}</span>'
 
 
 def _cell(items: list[Observation]) -> str:
     if not items:
         return '<td class="none">-</td>'
     css = "ok" if all(item.conforms for item in items) else "bad"
-    lines = [f"{escape(item.sent)}: expected {item.expected}, {escape(item.observed)}" for item in items]
-    return f'<td class="{css}">' + "<br>".join(lines) + "</td>"
+    return f'<td class="{css}">' + "<br>".join(_line(item) for item in items) + "</td>"
 
 
 def _matrix(operation: str, observations: list[Observation]) -> str:
