@@ -2,6 +2,7 @@
 
     python bench/bench_engine.py                     # full-size SD-1.5 architecture, random weights, CUDA
     python bench/bench_engine.py --tiny --repeats 3  # tiny models on the CPU (exercises the harness)
+    python bench/bench_engine.py --device cpu --shrink 12 --repeats 1  # full-size models, 64 px, CPU
 
 Cases: magic_mix 768x768, 20 steps, kmin 0.3, kmax 0.5 (10 UNet calls) and img_mixer 800x600,
 41 steps, 2 images. Both run end to end through `DiffusersEngine.render` (data: URIs, no network).
@@ -223,18 +224,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--tiny", action="store_true", help="tiny random models, sizes / 4 (a CPU harness check)"
     )
+    parser.add_argument(
+        "--shrink",
+        type=int,
+        default=None,
+        help="divide the image sizes by N (default 1; 4 with --tiny): the full-size models on a CPU",
+    )
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--compile", action="store_true", help="torch.compile the UNet in the optimised run")
     parser.add_argument("--peak-tflops", type=float, default=None, help="peak rate for the bound (CUDA: 790)")
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error(f"--repeats must be at least 1, got {args.repeats}")
+    shrink = args.shrink if args.shrink is not None else (4 if args.tiny else 1)
+    if not 1 <= shrink <= 12:
+        parser.error(f"--shrink must be between 1 and 12, got {shrink}")
     peak = args.peak_tflops or (H100_BF16_TFLOPS if args.device.startswith("cuda") else None)
     results: dict[str, dict[str, float]] = {}
     for label, optimised in (("optimised", True), ("peer", False)):
         with tempfile.TemporaryDirectory() as scratch:
             engine = build(args, optimised=optimised, scratch=Path(scratch))
-            for name, job in cases(4 if args.tiny else 1).items():
+            for name, job in cases(shrink).items():
                 row = results.setdefault(name, {})
                 if optimised:
                     row["tflop"] = counted_tflop(engine, job)
