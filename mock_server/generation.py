@@ -147,6 +147,18 @@ async def _create(runtime: Runtime, operation: Operation, intake: Intake, outcom
     return ResponseDraft(outcome.status_code, _success(job), outcome.example)
 
 
+def _same_family(runtime: Runtime, job: Job, fetch: Operation) -> bool:
+    """A job is fetched where its create reply's fetch_result points: the fetch of its own base URL.
+
+    The vendor's products keep their jobs apart (an img_mixer id is unknown to the enterprise fetch), so
+    a client polling the wrong fetch URL gets "Request not found" here too.
+    """
+    return any(
+        operation.operation_id == job.operation_id and operation.spec == fetch.spec
+        for operation in runtime.operations
+    )
+
+
 def _job_id(intake: Intake) -> int | None:
     raw = intake.path_params.get("id", "")
     return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 19 else None
@@ -163,7 +175,7 @@ async def _fetch(runtime: Runtime, operation: Operation, intake: Intake, outcome
     job = None if job_id is None else runtime.store.get(job_id)
     if job is not None and runtime.clock.now() - job.created_at >= runtime.settings.job_ttl_s:
         job = None  # expired like the vendor's after 24 hours; the purge loop deletes it later
-    if job is None:
+    if job is None or not _same_family(runtime, job, operation):
         return ResponseDraft(code, operation.example("failed_not_found"), "failed_not_found")
     if outcome.forced and job.state == "processing":  # Prefer: scenario=success finishes the job now
         job = await finish(runtime, job, "success")
