@@ -91,7 +91,9 @@ def test_the_server_stops_promptly_with_engine_work_running_and_queued(tiny_mode
         stopping = time.monotonic()
     stopped_in = time.monotonic() - stopping
     assert not engine.worker.alive
-    assert stopped_in < 3.0, f"shutdown took {stopped_in:.1f} s"
+    # Three such jobs take well over 15 s on two cores; the bound leaves room for a slow CI machine (the
+    # running batch is abandoned at its next step, which the next test shows directly).
+    assert stopped_in < 10.0, f"shutdown took {stopped_in:.1f} s"
 
 
 def test_closing_the_engine_abandons_the_running_batch(tiny_models: Path) -> None:
