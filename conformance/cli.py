@@ -28,14 +28,29 @@ def _csv(value: str) -> tuple[str, ...]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mixmock audit", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="mixmock audit",
+        description="Audit a target (the vendor's API, the mock, the reference engine, a clone) against the "
+        "kit's OpenAPI specs: parameter ranges both ways, reply contract, jobs, images, webhooks.",
+        epilog="Exit codes: 0 conformant (or only baseline findings), 1 findings, 2 usage or connection "
+        "error.",
+    )
     parser.add_argument("--base-url", required=True, help="target origin, e.g. https://modelslab.com")
     parser.add_argument("--key", help=f"API key sent in every body (default: ${KEY_ENV}); never written")
-    parser.add_argument("--tier", default="smoke,ranges", type=_csv, help=f"comma list of {', '.join(TIERS)}")
+    parser.add_argument(
+        "--tier",
+        default="smoke,ranges",
+        type=_csv,
+        help=f"comma list of {', '.join(TIERS)}; default smoke,ranges",
+    )
     parser.add_argument("--budget", type=int, help="hard cap on requests sent, polls and downloads included")
     parser.add_argument("--rate-limit", type=float, help="requests per second")
-    parser.add_argument("--seed", type=int, default=0, help="same seed, same requests, whatever the target")
-    parser.add_argument("--report-dir", type=Path, help="write audit.json, junit.xml and audit.html here")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="same seed, same requests, whatever the target; default 0"
+    )
+    parser.add_argument(
+        "--report-dir", type=Path, help="write the reports here (JSON, JUnit, HTML, cassette)"
+    )
     parser.add_argument("--baseline", type=Path, help="report only findings this baseline does not list")
     parser.add_argument(
         "--write-baseline", action="store_true", help="write this run's findings to --baseline"
@@ -43,15 +58,27 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--operations", type=_csv, default=(), help="operationIds, e.g. img_mixer,fetch_v6")
     parser.add_argument("--specs", type=_csv, default=(), help="spec names, e.g. v6,v1-enterprise,v5")
     parser.add_argument("--webhooks", action="store_true", help="also check webhook deliveries")
-    parser.add_argument("--webhook-host", default="127.0.0.1", help="receiver name the target can reach")
-    parser.add_argument("--webhook-bind", default=None, help="address the receiver listens on")
-    parser.add_argument("--webhook-timeout", type=float, default=30.0, help="seconds to wait for a webhook")
     parser.add_argument(
-        "--fuzz-examples", type=int, default=10, help="full tier: cases per operation and mode"
+        "--webhook-host", default="127.0.0.1", help="receiver name the target can reach; default 127.0.0.1"
     )
-    parser.add_argument("--job-timeout", type=float, default=60.0, help="seconds a processing job may take")
-    parser.add_argument("--poll-interval", type=float, default=1.0, help="seconds between fetch polls")
-    parser.add_argument("--prefer", default="scenario=processing", help="stateful submit's Prefer header")
+    parser.add_argument("--webhook-bind", default=None, help="address the receiver listens on")
+    parser.add_argument(
+        "--webhook-timeout", type=float, default=30.0, help="seconds to wait for a webhook; default 30"
+    )
+    parser.add_argument(
+        "--fuzz-examples", type=int, default=10, help="full tier: cases per operation and mode; default 10"
+    )
+    parser.add_argument(
+        "--job-timeout", type=float, default=60.0, help="seconds a processing job may take; default 60"
+    )
+    parser.add_argument(
+        "--poll-interval", type=float, default=1.0, help="seconds between fetch polls; default 1"
+    )
+    parser.add_argument(
+        "--prefer",
+        default="scenario=processing",
+        help="stateful submit's Prefer header; default scenario=processing",
+    )
     parser.add_argument(
         "--image-url",
         help="image URL (or data: URI) sent instead of the pages' example images, for a target that "
