@@ -26,6 +26,7 @@ import pytest
 from tests.docker.dockerfile import Instruction
 from tests.docker.dockerignore import DockerIgnore
 from tests.docker.images import IMAGES, REPO_ROOT, Image
+from tests.integration.servers import stop
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(420)]
 
@@ -166,12 +167,7 @@ def started(tmp_path: Path) -> Iterator[Started]:
         try:
             yield Started(process, env, root, venv, port, log)
         finally:
-            if process.poll() is None:
-                process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop(process)
 
 
 def test_image_command_starts_passes_its_health_check_and_stops(started: Started) -> None:

@@ -18,7 +18,7 @@ import httpx
 
 from mock_server.testing import free_port
 
-__all__ = ["Receiver", "kill", "receiver", "serve"]
+__all__ = ["Receiver", "kill", "receiver", "serve", "stop"]
 
 
 def _wait_for(base_url: str, process: subprocess.Popen[bytes]) -> None:
@@ -46,15 +46,20 @@ def serve(*args: str, port: int | None = None) -> Iterator[tuple[str, subprocess
         _wait_for(base_url, process)
         yield base_url, process
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop(process)
         if process.stderr is not None:
             process.stderr.close()
+
+
+def stop(process: subprocess.Popen[Any]) -> None:
+    """SIGTERM, and SIGKILL if the server has not stopped 15 s later."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def kill(process: subprocess.Popen[bytes]) -> None:
