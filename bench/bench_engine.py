@@ -168,7 +168,7 @@ def counted_tflop(engine: DiffusersEngine, job: ImageJob) -> float:
     stand_in = Image.new("RGB", (512, 512))
     counter = FlopCounterMode(display=False)
     with torch.inference_mode(), counter:
-        if job.operation == "magic_mix" and engine.models.magic_mix is not None:
+        if job.product == "magic_mix" and engine.models.magic_mix is not None:
             run_magic_mix(engine.models.magic_mix, [magic_mix_plan(job, stand_in)], engine.mixing)
         elif engine.models.img_mixer is not None:
             run_image_mixer(engine.models.img_mixer, [mixer_plan(job, [stand_in, stand_in])])

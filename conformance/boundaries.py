@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from conformance.cases import MISSING, WRONG_KEY, Case
-from conformance.operations import Operation
+from openapi.operations import Operation
 from openapi.rules import cross_field_violations
 
 __all__ = ["base_body", "ranges_cases"]
@@ -118,7 +118,7 @@ _VARIANTS: tuple[Callable[[Mapping[str, Any], Any], Iterator[Variant]], ...] = (
 
 def base_body(operation: Operation) -> dict[str, Any]:
     """The page example without its key: the valid body every boundary case varies."""
-    return {name: value for name, value in operation.example.items() if name != "key"}
+    return {name: value for name, value in operation.request_example.items() if name != "key"}
 
 
 def _repair(operation: Operation, body: dict[str, Any], changed: str) -> dict[str, Any]:

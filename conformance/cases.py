@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance.operations import Operation
+from openapi.operations import Operation
 
 __all__ = ["MISSING", "WRONG_KEY", "Case", "render_value"]
 

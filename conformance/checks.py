@@ -14,8 +14,8 @@ from typing import Any
 from conformance.cases import render_value
 from conformance.client import Exchange
 from conformance.findings import Finding
-from conformance.operations import Operation
 from conformance.oracle import schema_errors
+from openapi.operations import Operation
 
 __all__ = [
     "CHECKS",
@@ -81,9 +81,9 @@ def branch_conformance(reply: Reply) -> list[Finding]:
             return [reply.finding("reply", "HTTP status documented", f"got HTTP {exchange.status_code}")]
         return _branch_errors(reply, "error", operation.error_schema, body)
     status = body.get("status") if isinstance(body, Mapping) else None
-    branch = operation.branches.get(status) if isinstance(status, str) else None
+    branch = operation.reply_branches.get(status) if isinstance(status, str) else None
     if branch is None:
-        allowed = "|".join(operation.branches)
+        allowed = "|".join(operation.reply_branches)
         return [reply.finding("reply.status", f"enum {allowed}", f"got {render_value(status)}")]
     return _branch_errors(reply, str(status), branch, body)
 
@@ -104,7 +104,7 @@ def declared_properties(reply: Reply) -> list[Finding]:
     body = reply.exchange.json
     if reply.exchange.status_code != 200 or not isinstance(body, Mapping):
         return []
-    branch = reply.operation.branches.get(str(body.get("status")))
+    branch = reply.operation.reply_branches.get(str(body.get("status")))
     if branch is None:
         return []
     declared = branch.get("properties", {})
@@ -133,7 +133,7 @@ def meta_echoes_request(reply: Reply) -> list[Finding]:
     body, sent = reply.exchange.json, reply.body
     if not isinstance(body, Mapping) or body.get("status") not in {"success", "processing"}:
         return []
-    meta, branch = body.get("meta"), reply.operation.branches.get(str(body.get("status")), {})
+    meta, branch = body.get("meta"), reply.operation.reply_branches.get(str(body.get("status")), {})
     meta_properties = branch.get("properties", {}).get("meta", {}).get("properties", {})
     if not isinstance(meta, Mapping) or not isinstance(sent, Mapping):
         return []

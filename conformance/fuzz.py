@@ -18,7 +18,7 @@ from typing import Any
 import openapi
 from conformance.cases import Case
 from conformance.config import ConfigError
-from conformance.operations import Operation
+from openapi.operations import Operation
 
 __all__ = ["fuzz_cases"]
 

@@ -12,7 +12,7 @@ from conformance.cases import render_value
 from conformance.checks import Reply, run_checks
 from conformance.client import AuditClient, Exchange
 from conformance.findings import Finding
-from conformance.operations import Operation
+from openapi.operations import Operation
 
 __all__ = ["JobOutcome", "PollPolicy", "follow_job", "linked_id"]
 
@@ -68,7 +68,7 @@ def _fetch_result_works(
     poll, body = _poll(client, fetch, reply, value, job_id)
     found.extend(run_checks(poll))
     status = body.get("status") if isinstance(body, Mapping) else None
-    if poll.exchange.status_code != 200 or status not in fetch.branches or status == "error":
+    if poll.exchange.status_code != 200 or status not in fetch.reply_branches or status == "error":
         got = poll.exchange.error or f"HTTP {poll.exchange.status_code} {render_value(body, 60)}"
         found.append(reply.finding("reply.fetch_result", "answers like the fetch operation", f"got {got}"))
     return found

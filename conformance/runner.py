@@ -14,8 +14,8 @@ from conformance.config import TIERS, AuditConfig, ConfigError
 from conformance.findings import Finding, Findings, Observation
 from conformance.jobs import PollPolicy
 from conformance.judge import Judge
-from conformance.operations import Operation, load_operations
 from conformance.tiers import TIER_RUNNERS, Context, run_webhooks
+from openapi.operations import Operation, load_operations
 
 __all__ = ["AuditResult", "TierStats", "run_audit", "select_operations"]
 

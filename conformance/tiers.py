@@ -14,8 +14,8 @@ from conformance.fuzz import fuzz_cases
 from conformance.images import check_outputs
 from conformance.jobs import PollPolicy, follow_job, linked_id
 from conformance.judge import Judge
-from conformance.operations import Operation
 from conformance.webhooks import check_delivery, receiving
+from openapi.operations import Operation
 
 __all__ = ["TIER_RUNNERS", "Context", "run_webhooks"]
 

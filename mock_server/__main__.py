@@ -2,6 +2,6 @@
 
 import sys
 
-from mock_server.cli import main
+from mock_server.tooling.cli import main
 
 sys.exit(main())

@@ -6,34 +6,26 @@ import asyncio
 import contextlib
 import gc
 import os
-import random
 from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import Message, Receive, Scope, Send
 
-from mock_server.admin import DEFAULT_PREFIX
-from mock_server.clock import Clock, SystemClock
-from mock_server.contract import load_operations
+from mock_server.access_log import ACCESS_LOG, AccessLog, request_part
 from mock_server.engines.base import Engine
-from mock_server.engines.registry import build_engine
-from mock_server.identity import DerivedIds, Ids
-from mock_server.images import serve_image
-from mock_server.logs import ACCESS_LOG, AccessLog, request_part
-from mock_server.negotiation import Policy
-from mock_server.pipeline import handle
-from mock_server.quirks import select_quirks
-from mock_server.runtime import ImageCache, Runtime
-from mock_server.scenario_rules import RulesError, load_rules
-from mock_server.services import admin_routes, attach_services, background_loops, close_services
-from mock_server.settings import Settings, SettingsError, load_settings, settings_from_json
-from mock_server.sqlite_store import SQLiteJobStore
+from mock_server.pipeline.handler import handle
+from mock_server.pipeline.outputs import serve_image
+from mock_server.runtime import Runtime, build_runtime
+from mock_server.services.admin import DEFAULT_PREFIX, Admin, admin_mount
+from mock_server.settings import Settings, load_settings, settings_from_json
+from mock_server.state.clock import Clock
+from mock_server.state.ids import Ids
 
-__all__ = ["RESOLVED_SETTINGS_ENV", "app_from_environment", "build_runtime", "create_app", "freeze_heap"]
+__all__ = ["RESOLVED_SETTINGS_ENV", "app_from_environment", "create_app", "freeze_heap"]
 
 # Set by `mixmock serve --workers N` so that every worker process gets the same resolved settings.
 RESOLVED_SETTINGS_ENV = "MIXMOCK_RESOLVED_SETTINGS"
@@ -82,28 +74,18 @@ def _logging_send(log: AccessLog, scope: Scope, send: Send) -> Send:
     return send_and_log
 
 
-def build_runtime(
-    settings: Settings, *, engine: Engine | None = None, clock: Clock | None = None, ids: Ids | None = None
-) -> Runtime:
-    """Everything a server process holds; raises SettingsError naming a bad setting."""
-    try:
-        rules = load_rules(settings.rules_file)
-        quirks = select_quirks(settings.profile, settings.quirks)
-    except (RulesError, ValueError) as error:
-        raise SettingsError(str(error)) from None
-    runtime = Runtime(
-        settings=settings,
-        operations=load_operations(),
-        store=SQLiteJobStore(settings.store),
-        engine=engine if engine is not None else build_engine(settings),
-        clock=clock or SystemClock(),
-        ids=ids or DerivedIds(settings.seed),
-        policy=Policy(rules=tuple(rules), ratios=dict(settings.ratios), error_status=settings.error_status),
-        rng=random.Random(settings.seed),
-        images=ImageCache(settings.image_cache_size),
-        quirks=quirks,
+def _admin_routes(runtime: Runtime) -> list[BaseRoute]:
+    if not runtime.settings.admin:
+        return []
+    admin = Admin(
+        journal=runtime.journal,
+        deliveries=runtime.webhooks.deliveries,
+        defaults=runtime.defaults,
+        jobs=runtime.store,
+        token=runtime.settings.admin_token,
+        on_reset=runtime.faults.reset,
     )
-    return attach_services(runtime)
+    return [admin_mount(admin)]
 
 
 def create_app(
@@ -129,16 +111,14 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        loops = [asyncio.create_task(loop) for loop in background_loops(runtime)]
+        loops = [asyncio.create_task(loop) for loop in runtime.background_loops()]
         try:
             yield
         finally:
-            for task in [*loops, *runtime.tasks]:
+            for task in loops:
                 task.cancel()
             await asyncio.gather(*loops, return_exceptions=True)
-            await close_services(runtime)
-            await runtime.engine.aclose()
-            runtime.store.close()
+            await runtime.aclose()
 
     app = _MockApp(
         runtime,
@@ -147,7 +127,7 @@ def create_app(
         routes=[
             Route("/health", health, methods=["GET"]),
             Route("/generations/{name}", image, methods=["GET"]),
-            *admin_routes(runtime),
+            *_admin_routes(runtime),
             Route("/{path:path}", api, methods=_METHODS),
         ],
         lifespan=lifespan,

@@ -1,7 +1,8 @@
-"""Mock faults: what goes wrong with the mock itself (no route, a bad Prefer value, a self-violation).
+"""Problems: what goes wrong with the mock itself (no route, a bad Prefer value, a self-violation).
 
-Contract errors are the vendor's envelope and never pass through here; mock faults are
-`application/problem+json` (RFC 9457), raised as `MockFault` and rendered by `problem_response` only.
+Contract errors are the vendor's envelope and never pass through here; the mock's own problems are
+`application/problem+json` (RFC 9457), raised as `Problem` and rendered by `problem_response` only.
+("Faults" are something else: the failures a user asks the mock to inject, `services/faults.py`.)
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ from typing import Any
 
 from starlette.responses import Response
 
-__all__ = ["MockFault", "problem_response"]
+__all__ = ["Problem", "problem_response"]
 
 PROBLEM_BASE = "urn:mixmock:problem:"
 
 
-class MockFault(Exception):  # noqa: N818 - "mock fault" is the design's term
+class Problem(Exception):  # noqa: N818 - RFC 9457 calls it a problem
     def __init__(
         self,
         status: int,
@@ -37,12 +38,12 @@ class MockFault(Exception):  # noqa: N818 - "mock fault" is the design's term
         self.extra = dict(extra or {})
 
 
-def no_route(method: str, path: str) -> MockFault:
-    return MockFault(404, "no-route", "No route", f"no operation in the specs matches {method} {path}")
+def no_route(method: str, path: str) -> Problem:
+    return Problem(404, "no-route", "No route", f"no operation in the specs matches {method} {path}")
 
 
-def method_not_allowed(method: str, path: str, allowed: Sequence[str]) -> MockFault:
-    return MockFault(
+def method_not_allowed(method: str, path: str, allowed: Sequence[str]) -> Problem:
+    return Problem(
         405,
         "method-not-allowed",
         "Method not allowed",
@@ -51,17 +52,17 @@ def method_not_allowed(method: str, path: str, allowed: Sequence[str]) -> MockFa
     )
 
 
-def problem_response(fault: MockFault) -> Response:
+def problem_response(problem: Problem) -> Response:
     body = {
-        "type": PROBLEM_BASE + fault.slug,
-        "title": fault.title,
-        "status": fault.status,
-        "detail": fault.detail,
-        **fault.extra,
+        "type": PROBLEM_BASE + problem.slug,
+        "title": problem.title,
+        "status": problem.status,
+        "detail": problem.detail,
+        **problem.extra,
     }
     return Response(
         json.dumps(body),
-        status_code=fault.status,
-        headers=fault.headers,
+        status_code=problem.status,
+        headers=problem.headers,
         media_type="application/problem+json",
     )

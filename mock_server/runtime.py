@@ -1,31 +1,44 @@
-"""What one server process holds: settings, operations, job store, engine, clock, ids and caches."""
+"""What one server process holds, built once: the routes, the job store and lifecycle, the engine,
+the CI services (journal, run-time defaults, webhooks, faults), and the background loops they need.
+
+Every part is built before the `Runtime` exists and none is replaced later: the webhook dispatcher
+reads jobs through the same `Lifecycle` that the pipeline finishes them with.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import importlib.util
+import logging
 import random
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from mock_server.clock import Clock
-from mock_server.contract import Operation
 from mock_server.engines.base import Engine
-from mock_server.faults import FaultConfig, FaultInjector
-from mock_server.identity import Ids
-from mock_server.jobs import Job, JobStore
-from mock_server.journal import SQLiteJournal
-from mock_server.limits import BodyLimits
-from mock_server.negotiation import Policy
-from mock_server.overrides import SQLiteOverrides
-from mock_server.quirks import Quirk
-from mock_server.settings import Settings
-from mock_server.webhooks import WebhookDispatcher
+from mock_server.engines.registry import REFERENCE_INSTALL, build_engine
+from mock_server.parsing import parse_latency
+from mock_server.pipeline.limits import BodyLimits
+from mock_server.pipeline.negotiation import Policy
+from mock_server.pipeline.quirks import Quirk, select_quirks
+from mock_server.pipeline.routing import Route, route_table
+from mock_server.pipeline.scenario_rules import Rule, RulesError, load_rules
+from mock_server.services.defaults import SQLiteDefaults
+from mock_server.services.deliveries import SQLiteDeliveries
+from mock_server.services.faults import FaultConfig, FaultInjector, quiet_dropped_connections
+from mock_server.services.journal import FLUSH_EVERY_S, SQLiteJournal
+from mock_server.services.webhooks import WebhookDispatcher, WebhookPolicy
+from mock_server.settings import Settings, SettingsError
+from mock_server.state.clock import Clock, SystemClock
+from mock_server.state.ids import DerivedIds, Ids
+from mock_server.state.jobs import JobStore
+from mock_server.state.lifecycle import Lifecycle
+from mock_server.state.sqlite_store import SQLiteJobStore
 
-__all__ = ["ImageCache", "JobListener", "Runtime"]
+__all__ = ["ImageCache", "Runtime", "build_runtime", "preflight", "purge_expired"]
 
-JobListener = Callable[[Job], Awaitable[None]]
+log = logging.getLogger("mixmock.runtime")
 
 
 class ImageCache:
@@ -48,24 +61,116 @@ class ImageCache:
             self._items.popitem(last=False)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Runtime:
     settings: Settings
-    operations: Sequence[Operation]
+    routes: Sequence[Route]
     store: JobStore
+    lifecycle: Lifecycle
     engine: Engine
     clock: Clock
     ids: Ids
-    policy: Policy
-    rng: random.Random
+    policy: Policy  # rules file, ratios and error statuses: the server-wide part of the reply choice
+    rng: random.Random  # the ratio draws
     images: ImageCache
-    quirks: tuple[Quirk, ...] = ()
-    # Called when a job reaches success or failed (webhook delivery hooks in here).
-    listeners: list[JobListener] = field(default_factory=list)
-    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
-    # CI features: the request journal, run-time scenario defaults, webhooks, faults, input limits
-    journal: SQLiteJournal | None = None
-    overrides: SQLiteOverrides | None = None
-    webhooks: WebhookDispatcher | None = None
-    faults: FaultInjector = field(default_factory=lambda: FaultInjector(FaultConfig()))
-    limits: BodyLimits = field(default_factory=BodyLimits)
+    quirks: tuple[Quirk, ...]
+    limits: BodyLimits
+    journal: SQLiteJournal
+    defaults: SQLiteDefaults
+    webhooks: WebhookDispatcher
+    faults: FaultInjector
+
+    def background_loops(self) -> list[Coroutine[Any, Any, None]]:
+        """The tasks the app runs while it serves."""
+        return [_purge_loop(self), _journal_loop(self.journal), self.webhooks.run_forever()]
+
+    async def aclose(self) -> None:
+        for task in list(self.lifecycle.tasks):
+            task.cancel()
+        await self.webhooks.aclose()
+        await self.engine.aclose()
+        for closable in (self.webhooks.deliveries, self.journal, self.defaults, self.store):
+            closable.close()
+
+
+def preflight(settings: Settings, *, engine: bool = True) -> tuple[list[Rule], tuple[Quirk, ...]]:
+    """What settings name beyond their own values (the rules file, quirks, the engine's extra, unless
+    an engine is given), checked before anything starts; SettingsError naming the problem."""
+    try:
+        rules = load_rules(settings.rules_file)
+        quirks = select_quirks(settings.profile, settings.quirks)
+    except (RulesError, ValueError) as error:
+        raise SettingsError(str(error)) from None
+    if engine and settings.engine == "diffusers" and importlib.util.find_spec("torch") is None:
+        raise SettingsError(f"engine 'diffusers' needs the reference extra: {REFERENCE_INSTALL}")
+    return rules, quirks
+
+
+def build_runtime(
+    settings: Settings, *, engine: Engine | None = None, clock: Clock | None = None, ids: Ids | None = None
+) -> Runtime:
+    """Everything a server process holds; raises SettingsError naming a setting it cannot use."""
+    rules, quirks = preflight(settings, engine=engine is None)
+    clock = clock or SystemClock()
+    engine = engine if engine is not None else build_engine(settings)
+    store = SQLiteJobStore(settings.store)
+    lifecycle = Lifecycle(store, clock, engine)
+    webhooks = WebhookDispatcher(
+        SQLiteDeliveries(settings.store),
+        WebhookPolicy(allow_hosts=settings.webhook_allow_hosts, retry_for_s=settings.webhook_retry_s),
+        clock,
+        lifecycle.lookup,
+    )
+    lifecycle.listeners.append(webhooks.job_finished)
+    latency = parse_latency(settings.latency) if settings.latency else None
+    quiet_dropped_connections()
+    return Runtime(
+        settings=settings,
+        routes=route_table(),
+        store=store,
+        lifecycle=lifecycle,
+        engine=engine,
+        clock=clock,
+        ids=ids or DerivedIds(settings.seed),
+        policy=Policy(rules=tuple(rules), ratios=dict(settings.ratios), error_status=settings.error_status),
+        rng=random.Random(settings.seed),
+        images=ImageCache(settings.image_cache_size),
+        quirks=quirks,
+        limits=BodyLimits(max_bytes=settings.max_body_bytes),
+        journal=SQLiteJournal(settings.store, max_entries=settings.journal_size),
+        defaults=SQLiteDefaults(settings.store),
+        webhooks=webhooks,
+        faults=FaultInjector(
+            FaultConfig(latency, dict(settings.faults), settings.fault_seed, settings.slow_body_s)
+        ),
+    )
+
+
+def purge_expired(runtime: Runtime) -> int:
+    """Forget jobs older than `job_ttl_s` (fetch already answers them "Request not found")."""
+    before = runtime.clock.now() - runtime.settings.job_ttl_s
+    purged = runtime.store.purge(before)
+    runtime.webhooks.deliveries.purge(before)
+    if purged:
+        log.info("purged %d expired jobs", purged)
+    return purged
+
+
+async def _purge_loop(runtime: Runtime) -> None:
+    while True:
+        try:
+            purge_expired(runtime)
+        except Exception:  # a locked or broken store must not stop the server; try again next round
+            log.exception("purging expired jobs failed")
+        await asyncio.sleep(runtime.settings.purge_every_s)
+
+
+async def _journal_loop(journal: SQLiteJournal) -> None:
+    """Write the journal's buffered entries every FLUSH_EVERY_S, so other workers see them soon."""
+    while True:
+        await asyncio.sleep(FLUSH_EVERY_S)
+        if journal.pending:
+            try:
+                journal.flush()
+            except Exception:  # the journal is for inspection; a full disk must not stop the server
+                log.exception("writing the request journal failed")

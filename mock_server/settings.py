@@ -1,7 +1,9 @@
-"""Every setting of the mock, and the one place that merges their sources.
+"""Every setting of the mock, declared once: type, default, help, flag, `MIXMOCK_*` name and check.
 
-Precedence, lowest first: defaults < config file (YAML or TOML) < environment (`MIXMOCK_*`) < command line.
-Each source is checked against the same table, so a bad value fails early with its name and origin.
+Each field of `Settings` carries its declaration; the command line (`mixmock serve --help`), the
+environment, config files (YAML or TOML), the worker processes' hand-over and the checks are all
+derived from it. Precedence, lowest first: defaults < config file < environment < command line.
+A bad value fails early with its name, the value and where it came from.
 """
 
 from __future__ import annotations
@@ -11,85 +13,43 @@ import json
 import os
 import tempfile
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, cast
 
 import yaml
 
+from mock_server.parsing import HostAllowList, parse_latency, parse_shares
+from mock_server.services.faults import FAULTS
+from openapi.vocabulary import SCENARIOS
+
 __all__ = [
     "ENV_PREFIX",
-    "SCENARIOS",
+    "Declaration",
+    "ErrorStatus",
+    "Profile",
     "Settings",
     "SettingsError",
+    "declarations",
     "load_settings",
     "settings_from_json",
     "settings_to_json",
 ]
 
 ENV_PREFIX = "MIXMOCK_"
-SCENARIOS = ("success", "processing", "error", "failed")
 Profile = Literal["documented", "observed"]
 ErrorStatus = Literal["vendor", "rest"]
+T = TypeVar("T")
+Convert = Callable[[Any], Any]
+Check = Callable[[Any], "str | None"]  # why a converted value is unusable, or None
 
 
 class SettingsError(ValueError):
     """A setting has a value the mock cannot use; the message names the setting, the value and its source."""
 
 
-def default_store_path() -> str:
-    """A fresh SQLite file per server launch, so ids start at 1 unless a store is named explicitly."""
-    folder = Path(tempfile.gettempdir()) / "mixmock"
-    return str(folder / f"jobs-{os.getpid()}-{os.urandom(4).hex()}.sqlite3")
-
-
-@dataclass(frozen=True)
-class Settings:
-    host: str = "127.0.0.1"
-    port: int = 8000
-    workers: int = 1
-    api_keys: frozenset[str] = frozenset()  # empty: any non-empty key is accepted
-    api_keys_file: str | None = None
-    profile: Profile = "documented"
-    quirks: tuple[str, ...] = ()  # observed profile: the quirks to apply; empty = all of them
-    error_status: ErrorStatus = "vendor"
-    store: str = field(default_factory=default_store_path)
-    seed: int = 0
-    ratios: Mapping[str, float] = field(default_factory=dict)  # scenario -> share of create requests
-    rules_file: str | None = None
-    default_eta: float = 5.0
-    processing_polls: int | None = None  # processing jobs finish after this many fetches, not by time
-    strict: bool = False
-    engine: str = "synthetic"
-    model_dir: str | None = None
-    device: str | None = None
-    dtype: str = "auto"
-    mixing: str = "community"
-    max_batch: int = 4  # diffusers engine: samples batched into one forward pass; 1 = reproducible bits
-    allow_hosts: tuple[str, ...] = ()
-    queue_threshold_s: float = 10.0
-    public_url: str | None = None
-    image_cache_size: int = 64
-    access_log: bool = True
-    # CI features: webhooks, faults, the admin API, expiry and input limits
-    webhook_allow_hosts: tuple[str, ...] = ("localhost", "127.0.0.0/8", "::1")
-    webhook_retry_s: float = 300.0
-    latency: str | None = None  # "200ms", "uniform:100ms:300ms", "lognormal:200ms:0.5"
-    faults: Mapping[str, float] = field(default_factory=dict)  # "drop=0.01,503=0.02"
-    fault_seed: int = 0
-    slow_body_s: float = 2.0
-    queue_limit: int | None = None  # pending jobs per key before the vendor's rate-limit reply
-    failed_job_rate: float = 0.0  # share of queued jobs that end failed
-    admin: bool = True
-    admin_token: str | None = None
-    job_ttl_s: float = 86400.0
-    purge_every_s: float = 60.0
-    max_body_bytes: int = 1 << 20
-    journal_size: int = 10_000
-
-
-# ---- converters: each takes a raw value (str from env/CLI, or a YAML/TOML value) and returns a typed one
+# ---- converters: a raw value (text from the environment or a flag, or a YAML/TOML value) to a typed one
 
 
 def _text(raw: Any) -> str:
@@ -98,28 +58,20 @@ def _text(raw: Any) -> str:
     return str(raw)
 
 
-def _optional_text(raw: Any) -> str | None:
-    return None if raw is None or raw == "" else _text(raw)
+def _optional(convert: Convert) -> Convert:
+    return lambda raw: None if raw is None or raw == "" else convert(raw)
 
 
 def _int(raw: Any) -> int:
-    if isinstance(raw, bool):
-        raise ValueError("expected an integer")
-    if isinstance(raw, int):
+    if isinstance(raw, int) and not isinstance(raw, bool):
         return raw
     if isinstance(raw, str):
         return int(raw.strip())
     raise ValueError("expected an integer")
 
 
-def _optional_int(raw: Any) -> int | None:
-    return None if raw is None or raw == "" else _int(raw)
-
-
 def _float(raw: Any) -> float:
-    if isinstance(raw, bool):
-        raise ValueError("expected a number")
-    if isinstance(raw, int | float):
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
         return float(raw)
     if isinstance(raw, str):
         return float(raw.strip())
@@ -149,28 +101,7 @@ def _keys(raw: Any) -> frozenset[str]:
     return frozenset(_strings(raw))
 
 
-def _ratios(raw: Any) -> dict[str, float]:
-    pairs: Mapping[str, Any]
-    if isinstance(raw, str):
-        items = [part.split("=", 1) for part in raw.split(",") if part.strip()]
-        if any(len(item) != 2 for item in items):
-            raise ValueError("expected scenario=fraction pairs, e.g. processing=0.3")
-        pairs = {name.strip(): value for name, value in items}
-    elif isinstance(raw, Mapping):
-        pairs = raw
-    else:
-        raise ValueError("expected scenario=fraction pairs")
-    return {str(name): _float(value) for name, value in pairs.items()}
-
-
-def _fault_rates(raw: Any) -> dict[str, float]:
-    from mock_server.faults import parse_fault_rates
-
-    rates = parse_fault_rates(raw if isinstance(raw, str | Mapping) else _text(raw))
-    return {str(name): share for name, share in rates.items()}
-
-
-def _choice(*allowed: str) -> Callable[[Any], str]:
+def _choice(*allowed: str) -> Convert:
     def convert(raw: Any) -> str:
         value = _text(raw).strip()
         if value not in allowed:
@@ -180,120 +111,373 @@ def _choice(*allowed: str) -> Callable[[Any], str]:
     return convert
 
 
-_CONVERTERS: Mapping[str, Callable[[Any], Any]] = {
-    "host": _text,
-    "port": _int,
-    "workers": _int,
-    "api_keys": _keys,
-    "api_keys_file": _optional_text,
-    "profile": _choice("documented", "observed"),
-    "quirks": _strings,
-    "error_status": _choice("vendor", "rest"),
-    "store": _text,
-    "seed": _int,
-    "ratios": _ratios,
-    "rules_file": _optional_text,
-    "default_eta": _float,
-    "processing_polls": _optional_int,
-    "strict": _bool,
-    "engine": _choice("synthetic", "diffusers"),
-    "model_dir": _optional_text,
-    "device": _optional_text,
-    "dtype": _choice("auto", "bfloat16", "float16", "float32"),
-    "mixing": _choice("community", "paper"),
-    "max_batch": _int,
-    "allow_hosts": _strings,
-    "queue_threshold_s": _float,
-    "public_url": _optional_text,
-    "image_cache_size": _int,
-    "access_log": _bool,
-    "webhook_allow_hosts": _strings,
-    "webhook_retry_s": _float,
-    "latency": _optional_text,
-    "faults": _fault_rates,
-    "fault_seed": _int,
-    "slow_body_s": _float,
-    "queue_limit": _optional_int,
-    "failed_job_rate": _float,
-    "admin": _bool,
-    "admin_token": _optional_text,
-    "job_ttl_s": _float,
-    "purge_every_s": _float,
-    "max_body_bytes": _int,
-    "journal_size": _int,
-}
+def _shares(allowed: tuple[str, ...], what: str) -> Convert:
+    return lambda raw: parse_shares(raw if isinstance(raw, str | Mapping) else _text(raw), allowed, what)
+
+
+def _hosts(raw: Any) -> tuple[str, ...]:
+    entries = _strings(raw)
+    HostAllowList.parse(entries)  # raises naming the entry
+    return entries
+
+
+def _latency(raw: Any) -> str | None:
+    if raw is None or raw == "":
+        return None
+    text = _text(raw)
+    parse_latency(text)  # raises naming the text
+    return text
+
+
+# ---- checks of a converted value
+
+
+def _between(low: float, high: float, unit: str = "") -> Check:
+    return lambda value: None if low <= value <= high else f"must be between {low:g} and {high:g}{unit}"
+
+
+def _at_least(low: float) -> Check:
+    return lambda value: None if value is None or value >= low else f"must be at least {low:g}"
+
+
+def _positive(value: float) -> str | None:
+    return None if value > 0 else "must be more than 0 seconds"
+
+
+def _http_url(value: str | None) -> str | None:
+    if value is None or value.startswith(("http://", "https://")):
+        return None
+    return "must start with http:// or https://"
+
+
+def _device(value: str | None) -> str | None:
+    if (
+        value is None
+        or value == "cpu"
+        or value == "cuda"
+        or (value.startswith("cuda:") and value[5:].isdigit())
+    ):
+        return None
+    return "must be cpu, cuda or cuda:N"
+
+
+# ---- declarations
+
+
+@dataclass(frozen=True)
+class Declaration:
+    """How one setting is read, shown and checked (the field's name gives the config key and variable)."""
+
+    help: str
+    convert: Convert
+    check: Check | None = None
+    flag: str | None = None  # default --<name-with-dashes>
+    metavar: str | None = None
+    cli: Literal["value", "append", "on", "off"] = "value"  # on/off: a switch that sets True/False
+    choices: tuple[str, ...] = ()
+    shown_default: str | None = None  # the default as --help says it, when repr() would not do
+    # A flag that sets this setting from a simpler value: (flag, metavar, help, raw -> the setting's raw).
+    shorthand: tuple[str, str, str, Callable[[str], Any]] | None = None
+
+
+_KEY = "mixmock"
+
+
+def _setting(
+    default: Any = dataclasses.MISSING, *, factory: Callable[[], Any] | None = None, **declared: Any
+) -> Any:
+    declaration = Declaration(**declared)
+    if factory is not None:
+        return field(default_factory=factory, metadata={_KEY: declaration})
+    return field(default=default, metadata={_KEY: declaration})
+
+
+def default_store_path() -> str:
+    """A fresh SQLite file per server launch, so ids start at 1 unless a store is named explicitly."""
+    folder = Path(tempfile.gettempdir()) / "mixmock"
+    return str(folder / f"jobs-{os.getpid()}-{os.urandom(4).hex()}.sqlite3")
+
+
+_SECONDS = " seconds"
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = _setting("127.0.0.1", help="interface to listen on", convert=_text)
+    port: int = _setting(8000, help="port to listen on", convert=_int, check=_between(0, 65535))
+    workers: int = _setting(
+        1, help="worker processes sharing one job store", convert=_int, check=_at_least(1)
+    )
+    api_keys: frozenset[str] = _setting(
+        frozenset(),
+        help="accept only this key (repeatable; a, b in the environment)",
+        convert=_keys,
+        flag="--api-key",
+        metavar="KEY",
+        cli="append",
+        shown_default="any non-empty key",
+    )
+    api_keys_file: str | None = _setting(
+        None, help="a file of accepted keys, one per line", convert=_optional(_text), metavar="FILE"
+    )
+    profile: Profile = _setting(
+        "documented",
+        help="documented: the pages' contract (every reply validates); observed: the vendor's live quirks",
+        convert=_choice("documented", "observed"),
+        choices=("documented", "observed"),
+    )
+    quirks: tuple[str, ...] = _setting(
+        (),
+        help="observed profile: apply only these quirks (repeatable)",
+        convert=_strings,
+        flag="--quirk",
+        metavar="NAME",
+        cli="append",
+        shown_default="all",
+    )
+    error_status: ErrorStatus = _setting(
+        "vendor",
+        help="vendor: errors are HTTP 200 with status=error; rest: 400/401/422/429/500",
+        convert=_choice("vendor", "rest"),
+        choices=("vendor", "rest"),
+    )
+    store: str = _setting(
+        factory=default_store_path,
+        help="SQLite job store file, or :memory:",
+        convert=_text,
+        metavar="PATH",
+        shown_default="a new temp file",
+    )
+    seed: int = _setting(0, help="seed for ids, random seeds and ratios", convert=_int)
+    ratios: Mapping[str, float] = _setting(
+        factory=dict,
+        help="shares of create requests per scenario, e.g. processing=0.3,failed=0.05",
+        convert=_shares(SCENARIOS, "scenario"),
+        metavar="SHARES",
+        shown_default="none",
+        shorthand=(
+            "--processing-ratio",
+            "FRACTION",
+            "share of create requests answered processing, e.g. 0.3",
+            lambda raw: f"processing={raw}",
+        ),
+    )
+    rules_file: str | None = _setting(
+        None, help="a YAML rules file", convert=_optional(_text), flag="--rules", metavar="FILE"
+    )
+    default_eta: float = _setting(
+        5.0,
+        help="seconds a processing job takes",
+        convert=_float,
+        check=_between(0, 86400, _SECONDS),
+        flag="--eta",
+        metavar="SECONDS",
+    )
+    processing_polls: int | None = _setting(
+        None,
+        help="processing jobs answer N fetches with processing, then succeed",
+        convert=_optional(_int),
+        check=_at_least(0),
+        metavar="N",
+    )
+    strict: bool = _setting(
+        False,
+        help="a reply that breaks the spec becomes a 500 problem naming the violation",
+        convert=_bool,
+        cli="on",
+    )
+    engine: str = _setting(
+        "synthetic",
+        help="image producer",
+        convert=_choice("synthetic", "diffusers"),
+        choices=("synthetic", "diffusers"),
+    )
+    model_dir: str | None = _setting(
+        None,
+        help="diffusers engine: folder of diffusers-format weights",
+        convert=_optional(_text),
+        metavar="DIR",
+    )
+    device: str | None = _setting(
+        None,
+        help="diffusers engine: cpu, cuda or cuda:N",
+        convert=_optional(_text),
+        check=_device,
+        shown_default="cuda when present",
+    )
+    dtype: str = _setting(
+        "auto",
+        help="diffusers engine: weights dtype",
+        convert=_choice("auto", "bfloat16", "float16", "float32"),
+        choices=("auto", "bfloat16", "float16", "float32"),
+    )
+    mixing: str = _setting(
+        "community",
+        help="diffusers engine, MagicMix: community (the vendor's: the blend feeds the UNet) or paper "
+        "(the blend becomes the state)",
+        convert=_choice("community", "paper"),
+        choices=("community", "paper"),
+    )
+    max_batch: int = _setting(
+        4,
+        help="diffusers engine: at most N samples per batched forward pass. 1 gives bit-for-bit "
+        "reproducible images under concurrent load; larger batches differ by float rounding",
+        convert=_int,
+        check=_at_least(1),
+        metavar="N",
+    )
+    allow_hosts: tuple[str, ...] = _setting(
+        (),
+        help="diffusers engine: a host name or IP network (127.0.0.0/8) input image URLs may point at "
+        "although it is private or loopback (repeatable)",
+        convert=_hosts,
+        flag="--allow-host",
+        metavar="HOST",
+        cli="append",
+        shown_default="none",
+    )
+    queue_threshold_s: float = _setting(
+        10.0,
+        help="an eager engine's job not done within this becomes a processing reply",
+        convert=_float,
+        check=_at_least(0),
+        flag="--queue-threshold",
+        metavar="SECONDS",
+    )
+    public_url: str | None = _setting(
+        None,
+        help="origin for output and fetch URLs",
+        convert=_optional(_text),
+        check=_http_url,
+        metavar="URL",
+        shown_default="the request's Host",
+    )
+    image_cache_size: int = _setting(
+        64, help="rendered jobs kept in memory", convert=_int, check=_at_least(1), metavar="N"
+    )
+    access_log: bool = _setting(
+        True, help="log one line per request", convert=_bool, flag="--no-access-log", cli="off"
+    )
+    # CI features: webhooks, faults, the admin API, expiry and input limits
+    webhook_allow_hosts: tuple[str, ...] = _setting(
+        ("localhost", "127.0.0.0/8", "::1"),
+        help="a host, *.suffix, IP network or * that webhooks may call (repeatable)",
+        convert=_hosts,
+        flag="--webhook-allow-host",
+        metavar="HOST",
+        cli="append",
+        shown_default="loopback",
+    )
+    webhook_retry_s: float = _setting(
+        300.0,
+        help="keep retrying a webhook this long",
+        convert=_float,
+        check=_between(0, 86400, _SECONDS),
+        flag="--webhook-retry",
+        metavar="SECONDS",
+    )
+    latency: str | None = _setting(
+        None, help="200ms, uniform:100ms:300ms or lognormal:200ms:0.5", convert=_latency, shown_default="none"
+    )
+    faults: Mapping[str, float] = _setting(
+        factory=dict,
+        help="shares of deliberate faults, e.g. drop=0.01,503=0.02",
+        convert=_shares(FAULTS, "fault"),
+        metavar="SHARES",
+        shown_default="none",
+    )
+    fault_seed: int = _setting(0, help="seed of the fault and latency draws", convert=_int)
+    slow_body_s: float = _setting(
+        2.0,
+        help="how long a slow-body reply takes",
+        convert=_float,
+        check=_between(0, 86400, _SECONDS),
+        flag="--slow-body",
+        metavar="SECONDS",
+    )
+    queue_limit: int | None = _setting(
+        None,
+        help="pending jobs per key before the rate-limit reply",
+        convert=_optional(_int),
+        check=_at_least(1),
+        metavar="N",
+        shown_default="no limit",
+    )
+    failed_job_rate: float = _setting(
+        0.0,
+        help="share of queued jobs that end failed",
+        convert=_float,
+        check=_between(0, 1),
+        metavar="FRACTION",
+    )
+    admin: bool = _setting(
+        True, help="the /_mixmock/ inspection API", convert=_bool, flag="--no-admin", cli="off"
+    )
+    admin_token: str | None = _setting(
+        None,
+        help="require Authorization: Bearer TOKEN on /_mixmock/",
+        convert=_optional(_text),
+        metavar="TOKEN",
+    )
+    job_ttl_s: float = _setting(
+        86400.0,
+        help="jobs expire after this",
+        convert=_float,
+        check=_positive,
+        flag="--job-ttl",
+        metavar="SECONDS",
+    )
+    purge_every_s: float = _setting(
+        60.0,
+        help="how often expired jobs are deleted",
+        convert=_float,
+        check=_positive,
+        flag="--purge-every",
+        metavar="SECONDS",
+    )
+    max_body_bytes: int = _setting(
+        1 << 20, help="request body size limit", convert=_int, check=_at_least(1), metavar="BYTES"
+    )
+    journal_size: int = _setting(
+        10_000, help="request journal entries kept", convert=_int, check=_at_least(1), metavar="N"
+    )
+
+    def __post_init__(self) -> None:
+        """The same checks for settings built in code (tests, `create_app`) as for loaded ones."""
+        for item, declared in declarations():
+            value = getattr(self, item.name)
+            why = declared.check(value) if declared.check is not None and value is not None else None
+            if why is not None:
+                raise SettingsError(f"setting {item.name!r} = {value!r}: {why}")
+
+
+def declarations() -> Iterator[tuple[dataclasses.Field[Any], Declaration]]:
+    """Each setting's field (name, default) with its declaration, in declaration order."""
+    for item in dataclasses.fields(Settings):
+        yield item, cast(Declaration, item.metadata[_KEY])
+
+
+_DECLARED: Mapping[str, Declaration] = {item.name: declared for item, declared in declarations()}
+
+
+def env_name(name: str) -> str:
+    return ENV_PREFIX + name.upper()
 
 
 def _convert(name: str, raw: Any, origin: str) -> Any:
-    converter = _CONVERTERS.get(name)
-    if converter is None:
-        known = ", ".join(sorted(_CONVERTERS))
-        raise SettingsError(f"unknown setting {name!r} in {origin}; known settings: {known}")
+    declared = _DECLARED.get(name)
+    if declared is None:
+        raise SettingsError(
+            f"unknown setting {name!r} in {origin}; known settings: {', '.join(sorted(_DECLARED))}"
+        )
     try:
-        return converter(raw)
+        value = declared.convert(raw)
     except (ValueError, TypeError) as error:
         raise SettingsError(f"setting {name!r} from {origin}: {error} (got {raw!r})") from None
-
-
-def _check_ci(settings: Settings, fail: Callable[[str, Any, str], SettingsError]) -> None:
-    from mock_server.faults import parse_latency
-    from mock_server.webhooks import WebhookPolicy
-
-    try:
-        WebhookPolicy(allow_hosts=settings.webhook_allow_hosts)
-    except ValueError as error:
-        raise fail("webhook_allow_hosts", settings.webhook_allow_hosts, str(error)) from None
-    if settings.latency is not None:
-        try:
-            parse_latency(settings.latency)
-        except ValueError as error:
-            raise fail("latency", settings.latency, str(error)) from None
-    for name in ("webhook_retry_s", "slow_body_s"):
-        if not 0 <= getattr(settings, name) <= 86400:
-            raise fail(name, getattr(settings, name), "must be between 0 and 86400 seconds")
-    if settings.queue_limit is not None and settings.queue_limit < 1:
-        raise fail("queue_limit", settings.queue_limit, "must be at least 1")
-    if not 0.0 <= settings.failed_job_rate <= 1.0:
-        raise fail("failed_job_rate", settings.failed_job_rate, "must be between 0 and 1")
-    for name in ("job_ttl_s", "purge_every_s"):
-        if getattr(settings, name) <= 0:
-            raise fail(name, getattr(settings, name), "must be more than 0 seconds")
-    for name in ("max_body_bytes", "journal_size"):
-        if getattr(settings, name) < 1:
-            raise fail(name, getattr(settings, name), "must be at least 1")
-
-
-def _check(settings: Settings) -> Settings:
-    """Cross-checks that single converters cannot do."""
-
-    def fail(name: str, value: Any, why: str) -> SettingsError:
-        return SettingsError(f"setting {name!r} = {value!r}: {why}")
-
-    if not 0 <= settings.port <= 65535:
-        raise fail("port", settings.port, "must be between 0 and 65535")
-    if settings.workers < 1:
-        raise fail("workers", settings.workers, "must be at least 1")
-    for name, share in settings.ratios.items():
-        if name not in SCENARIOS:
-            raise fail("ratios", name, f"is not a scenario; scenarios: {', '.join(SCENARIOS)}")
-        if not 0.0 <= share <= 1.0:
-            raise fail("ratios", f"{name}={share}", "each share must be between 0 and 1")
-    if sum(settings.ratios.values()) > 1.0 + 1e-9:
-        raise fail("ratios", dict(settings.ratios), "the shares add up to more than 1")
-    if not 0.0 <= settings.default_eta <= 86400:
-        raise fail("default_eta", settings.default_eta, "must be between 0 and 86400 seconds")
-    if settings.processing_polls is not None and settings.processing_polls < 0:
-        raise fail("processing_polls", settings.processing_polls, "must be 0 or more")
-    if settings.queue_threshold_s < 0:
-        raise fail("queue_threshold_s", settings.queue_threshold_s, "must be 0 or more")
-    if settings.max_batch < 1:
-        raise fail("max_batch", settings.max_batch, "must be at least 1")
-    if settings.image_cache_size < 1:
-        raise fail("image_cache_size", settings.image_cache_size, "must be at least 1")
-    _check_ci(settings, fail)
-    if settings.public_url is not None and not settings.public_url.startswith(("http://", "https://")):
-        raise fail("public_url", settings.public_url, "must start with http:// or https://")
-    return settings
+    why = declared.check(value) if declared.check is not None and value is not None else None
+    if why is not None:
+        raise SettingsError(f"setting {name!r} = {value!r} from {origin}: {why}")
+    return value
 
 
 def _read_config(path: Path) -> dict[str, Any]:
@@ -323,29 +507,23 @@ def _read_keys_file(path: str) -> frozenset[str]:
     return frozenset(line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#"))
 
 
-def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    for name in _CONVERTERS:
-        raw = environ.get(ENV_PREFIX + name.upper())
-        if raw is not None:
-            found[name] = _convert(name, raw, f"environment variable {ENV_PREFIX + name.upper()}")
-    return found
-
-
 def load_settings(
     overrides: Mapping[str, Any] | None = None,
     *,
     config_file: str | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Settings:
-    """Settings from defaults < config file < environment < `overrides` (the command line, already typed)."""
+    """Settings from defaults < config file < environment < `overrides` (the command line's raw values)."""
     environ = os.environ if environ is None else environ
     config_file = config_file or environ.get(ENV_PREFIX + "CONFIG") or None
     merged: dict[str, Any] = {}
     if config_file:
         origin = f"config file {config_file!r}"
         merged.update({k: _convert(k, v, origin) for k, v in _read_config(Path(config_file)).items()})
-    merged.update(_from_environment(environ))
+    for name in _DECLARED:
+        raw = environ.get(env_name(name))
+        if raw is not None:
+            merged[name] = _convert(name, raw, f"environment variable {env_name(name)}")
     for name, value in (overrides or {}).items():
         if value is not None:
             merged[name] = _convert(name, value, "the command line")
@@ -353,20 +531,16 @@ def load_settings(
         merged["api_keys"] = frozenset(merged.get("api_keys", frozenset())) | _read_keys_file(
             merged["api_keys_file"]
         )
-    return _check(Settings(**merged))
+    return Settings(**merged)
 
 
 def settings_to_json(settings: Settings) -> str:
     """The resolved settings, for worker processes started by `mixmock serve --workers N`."""
-    data = dataclasses.asdict(settings)
+    data = {name: getattr(settings, name) for name in _DECLARED}
     data["api_keys"] = sorted(settings.api_keys)
-    data["ratios"] = dict(settings.ratios)
-    data["faults"] = dict(settings.faults)
-    return json.dumps(data)
+    return json.dumps(data, default=dict)
 
 
 def settings_from_json(text: str) -> Settings:
     data = json.loads(text)
-    return _check(
-        Settings(**{name: _convert(name, value, "resolved settings") for name, value in data.items()})
-    )
+    return Settings(**{name: _convert(name, value, "resolved settings") for name, value in data.items()})

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from mock_server.access_log import ACCESS_LOG
 from mock_server.app import create_app
-from mock_server.clock import Clock, ManualClock
 from mock_server.engines.base import Engine
-from mock_server.logs import ACCESS_LOG
 from mock_server.settings import Settings
+from mock_server.state.clock import Clock, ManualClock
 
 ClientFactory = Callable[..., AbstractContextManager[TestClient]]
 

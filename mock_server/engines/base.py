@@ -9,18 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["Engine", "EngineInputError", "ImageJob", "OperationKind"]
+from openapi.vocabulary import Product
 
-OperationKind = Literal["magic_mix", "img_mixer"]
+__all__ = ["Engine", "EngineInputError", "ImageJob"]
 
 
 @dataclass(frozen=True)
 class ImageJob:
     """One accepted request, with defaults filled in and the random seed already drawn."""
 
-    operation: OperationKind
+    product: Product
     params: Mapping[str, Any]  # the request body as validated, spec defaults applied, without `key`
     width: int | None  # None: img_mixer without width, the engine decides (the first init image's)
     height: int | None

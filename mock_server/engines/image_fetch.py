@@ -16,7 +16,7 @@ import io
 import ipaddress
 import socket
 import warnings
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from urllib.parse import unquote_to_bytes, urljoin, urlsplit
 
@@ -24,13 +24,13 @@ import httpx
 from PIL import Image, UnidentifiedImageError
 
 from mock_server.engines.base import EngineInputError
+from mock_server.parsing import HostAllowList
 
 __all__ = ["FETCH_FAILED", "FetchPolicy", "ImageFetcher", "Resolver", "blocked_reason", "system_resolver"]
 
 FETCH_FAILED = "Unable to fetch image from provided URL"
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 """Host name and port to the IP addresses (as strings) a connection could reach."""
 
@@ -49,8 +49,7 @@ class FetchPolicy:
     max_pixels: int = 4096 * 4096
     max_redirects: int = 3
     allow_hosts: tuple[str, ...] = ()
-    _names: frozenset[str] = field(init=False, repr=False, compare=False)
-    _networks: tuple[IPNetwork, ...] = field(init=False, repr=False, compare=False)
+    _hosts: HostAllowList = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for name, value in (("max_bytes", self.max_bytes), ("max_pixels", self.max_pixels)):
@@ -60,31 +59,16 @@ class FetchPolicy:
             raise ValueError(f"timeout_s must be positive, got {self.timeout_s!r}")
         if self.max_redirects < 0:
             raise ValueError(f"max_redirects must be 0 or more, got {self.max_redirects!r}")
-        names, networks = _parse_allow_list(self.allow_hosts)
-        object.__setattr__(self, "_names", names)
-        object.__setattr__(self, "_networks", networks)
+        try:
+            object.__setattr__(self, "_hosts", HostAllowList.parse(self.allow_hosts))
+        except ValueError as error:
+            raise ValueError(f"allow_hosts: {error}") from None
 
     def host_allowed(self, host: str) -> bool:
-        return host.lower().rstrip(".") in self._names
+        return self._hosts.allows_name(host)
 
     def address_allowed(self, address: IPAddress) -> bool:
-        return any(address in network for network in self._networks if network.version == address.version)
-
-
-def _parse_allow_list(entries: Iterable[str]) -> tuple[frozenset[str], tuple[IPNetwork, ...]]:
-    names: set[str] = set()
-    networks: list[IPNetwork] = []
-    for entry in entries:
-        text = entry.strip()
-        if not text:
-            raise ValueError(f"allow_hosts entries must not be empty, got {entry!r}")
-        try:
-            networks.append(ipaddress.ip_network(text, strict=False))
-        except ValueError:
-            if "/" in text or " " in text:
-                raise ValueError(f"allow_hosts entry {entry!r} is neither a host name nor a CIDR") from None
-            names.add(text.lower().rstrip("."))
-    return frozenset(names), tuple(networks)
+        return self._hosts.allows_address(address)
 
 
 def blocked_reason(address: IPAddress) -> str | None:

@@ -8,7 +8,10 @@ from mock_server.engines.base import Engine
 from mock_server.engines.synthetic import SyntheticEngine
 from mock_server.settings import Settings, SettingsError
 
-__all__ = ["build_engine"]
+__all__ = ["REFERENCE_INSTALL", "build_engine"]
+
+# Works from a clone of the repository (the distribution is not on a package index).
+REFERENCE_INSTALL = "pip install '.[reference]' in a clone of mixmock"
 
 
 def build_engine(settings: Settings) -> Engine:
@@ -19,7 +22,7 @@ def build_engine(settings: Settings) -> Engine:
             module = importlib.import_module("mock_server.engines.diffusers")
         except ImportError as error:
             raise SettingsError(
-                f"engine 'diffusers' needs the reference extra (pip install 'mixmock[reference]'): {error}"
+                f"engine 'diffusers' needs the reference extra ({REFERENCE_INSTALL}): {error}"
             ) from None
         if not settings.model_dir:
             raise SettingsError("engine 'diffusers' needs --model-dir (a folder of diffusers-format weights)")

@@ -18,16 +18,16 @@ from typing import Any
 from PIL import Image, ImageDraw
 
 from mock_server.engines.base import ImageJob
+from openapi.vocabulary import UNSIZED_DEFAULT
 
-__all__ = ["DEFAULT_SIZE", "SyntheticEngine", "render_png"]
+__all__ = ["SyntheticEngine", "render_png"]
 
-DEFAULT_SIZE = 512  # img_mixer without width/height: the vendor uses the init image's size; we say 512
 _NOT_PICTURE = {"key", "webhook", "track_id"}
 
 
 def _generator(job: ImageJob, index: int) -> random.Random:
     picture: Mapping[str, Any] = {k: v for k, v in job.params.items() if k not in _NOT_PICTURE}
-    text = json.dumps([job.operation, job.seed, index, picture], sort_keys=True, default=str)
+    text = json.dumps([job.product, job.seed, index, picture], sort_keys=True, default=str)
     return random.Random(hashlib.sha256(text.encode()).digest())
 
 
@@ -37,7 +37,7 @@ def _colour(rng: random.Random) -> tuple[int, int, int]:
 
 def render_png(job: ImageJob, index: int) -> bytes:
     """One sample as PNG bytes, `job.width` x `job.height` (512 x 512 when the job leaves them open)."""
-    width, height = job.width or DEFAULT_SIZE, job.height or DEFAULT_SIZE
+    width, height = job.width or UNSIZED_DEFAULT, job.height or UNSIZED_DEFAULT
     rng = _generator(job, index)
     start, end = _colour(rng), _colour(rng)
     mask = Image.linear_gradient("L").rotate(rng.uniform(0, 360), resample=Image.Resampling.BILINEAR)

@@ -10,7 +10,7 @@ import pytest
 from conformance import AuditConfig, AuditResult, run_audit
 from mock_server.app import create_app
 from mock_server.settings import Settings
-from mock_server.testing import running_server
+from mock_server.tooling.testing import running_server
 from tests.conformance.defects import KEY
 
 FAST: dict[str, Any] = {"poll_interval": 0.02, "job_timeout": 5.0, "webhook_timeout": 5.0, "fuzz_examples": 3}

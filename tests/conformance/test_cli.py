@@ -10,7 +10,7 @@ import pytest
 
 from conformance.cli import KEY_ENV, main
 from mock_server.app import create_app
-from mock_server.testing import free_port, running_server
+from mock_server.tooling.testing import free_port, running_server
 from tests.conformance.conftest import mock_settings
 from tests.conformance.defects import Defect, json_reply
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mock_server.app import create_app
-from mock_server.testing import running_server
+from mock_server.tooling.testing import running_server
 from tests.conformance.conftest import audit, mock_settings
 from tests.conformance.defects import DEFECTS, DefectCase, wrap
 from tests.conformance.toy import KEY as TOY_KEY

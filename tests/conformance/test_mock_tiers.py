@@ -7,7 +7,7 @@ import time
 import pytest
 
 from conformance import AuditConfig, run_audit
-from mock_server.testing import running_server
+from mock_server.tooling.testing import running_server
 from tests.conformance.conftest import FAST, audit
 from tests.conformance.toy import KEY as TOY_KEY
 from tests.conformance.toy import Toy

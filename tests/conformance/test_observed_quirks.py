@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from mock_server.app import create_app
-from mock_server.quirks import QUIRKS
-from mock_server.testing import running_server
+from mock_server.pipeline.quirks import QUIRKS
+from mock_server.tooling.testing import running_server
 from tests.conformance.conftest import audit, mock_settings
 
 pytestmark = pytest.mark.conformance

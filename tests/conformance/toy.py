@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from conformance.operations import Operation, load_operations
+from openapi.operations import Operation, load_operations
 from openapi.rules import cross_field_violations
 
 KEY = "toy-key"

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from mock_server.testing import free_port
+from mock_server.tooling.testing import free_port
 
 __all__ = ["Receiver", "kill", "receiver", "serve", "stop"]
 

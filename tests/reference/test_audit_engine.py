@@ -20,7 +20,7 @@ from mock_server.app import create_app
 from mock_server.engines.base import ImageJob
 from mock_server.engines.diffusers import DiffusersEngine, EngineClosedError
 from mock_server.settings import Settings
-from mock_server.testing import running_server
+from mock_server.tooling.testing import running_server
 from tests.reference.conftest import data_uri, picture
 
 pytestmark = [pytest.mark.reference, pytest.mark.conformance, pytest.mark.timeout(600)]

@@ -13,7 +13,7 @@ from PIL import Image
 from mock_server.app import create_app
 from mock_server.engines.diffusers import DiffusersEngine
 from mock_server.settings import Settings
-from mock_server.testing import running_server
+from mock_server.tooling.testing import running_server
 from tests.reference.conftest import data_uri, picture
 
 pytestmark = [pytest.mark.reference, pytest.mark.integration, pytest.mark.timeout(120)]

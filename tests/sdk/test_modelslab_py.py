@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from mock_server.settings import Settings
-from mock_server.testing import running_server
+from mock_server.tooling.testing import running_server
 
 pytestmark = [pytest.mark.sdk, pytest.mark.timeout(60)]
 

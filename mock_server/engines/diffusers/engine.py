@@ -112,11 +112,11 @@ class DiffusersEngine:
     async def render(self, job: ImageJob) -> list[bytes]:
         self._checkpoint()
         fields = image_fields(job)
-        if self._models_for(job.operation) is None:
-            raise EngineInputError("model", f"no {job.operation} model is loaded (model directory lacks it)")
+        if self._models_for(job.product) is None:
+            raise EngineInputError("model", f"no {job.product} model is loaded (model directory lacks it)")
         images = await asyncio.gather(*(self._fetcher.fetch(field, url) for field, url in fields))
         plan: Plan
-        if job.operation == "magic_mix":
+        if job.product == "magic_mix":
             plan = await asyncio.to_thread(magic_mix_plan, job, images[0])
         else:
             plan = await asyncio.to_thread(mixer_plan, job, images)
@@ -135,13 +135,13 @@ class DiffusersEngine:
     def _run_seconds(self, job: ImageJob) -> float:
         params = job.params
         steps = _int_or(params.get("steps"), 20)
-        if job.operation == "magic_mix":
+        if job.product == "magic_mix":
             calls = max(1, denoising_calls(_float_or(params.get("kmax"), 0.5), steps))
         else:
             calls = steps
         width, height = compute_size(job.width or DEFAULT_SIZE, job.height or DEFAULT_SIZE)
         latent_pixels = (width // 8) * (height // 8)
-        return self.costs.request_seconds(job.operation, calls, latent_pixels, max(1, job.samples))
+        return self.costs.request_seconds(job.product, calls, latent_pixels, max(1, job.samples))
 
     def _run_batch(self, plans: Sequence[Plan]) -> list[list[bytes]]:
         with torch.inference_mode():

@@ -242,7 +242,7 @@ def image_fields(job: ImageJob) -> list[tuple[str, str]]:
     reported before any URL is fetched, by the very code that later builds the real plan.
     """
     stand_in = Image.new("RGB", (8, 8))
-    if job.operation == "magic_mix":
+    if job.product == "magic_mix":
         url = job.params.get("image")
         if not isinstance(url, str) or not url:
             raise EngineInputError("image", f"image must be an image URL, got {url!r}")

@@ -28,7 +28,7 @@ def test_the_journal_records_what_was_sent_and_why() -> None:
         ("img_mixer", "success", "default"),
         ("img_mixer", "error", "violations"),
         ("fetch_v6", "success", "job state"),
-        (None, None, "mock fault"),
+        (None, None, "problem"),
     ]
     assert entries[0]["job_id"] == made["id"]
     assert entries[0]["body"]["key"] == "[redacted]"

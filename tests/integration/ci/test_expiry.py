@@ -8,10 +8,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from mock_server.app import create_app
-from mock_server.clock import ManualClock
-from mock_server.runtime import Runtime
-from mock_server.services import purge_expired
+from mock_server.runtime import Runtime, purge_expired
 from mock_server.settings import Settings
+from mock_server.state.clock import ManualClock
 from tests.unit.mock_server.bodies import CREATE_PATHS, FETCH_PATHS, valid_body
 
 pytestmark = [pytest.mark.unit, pytest.mark.timeout(60)]

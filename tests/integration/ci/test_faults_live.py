@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from mock_server.settings import Settings
-from mock_server.testing import running_server
+from mock_server.tooling.testing import running_server
 from tests.unit.mock_server.bodies import CREATE_PATHS, valid_body
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from schemathesis.checks import not_a_server_error
 
 from mock_server.settings import Settings
-from mock_server.testing import running_server
+from mock_server.tooling.testing import running_server
 from openapi import SPECS, get_spec
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]

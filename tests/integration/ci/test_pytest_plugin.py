@@ -18,7 +18,7 @@ README = Path(__file__).resolve().parents[3] / "README.md"
 MARKER = "<!-- mixmock-plugin-example -->"
 
 CLIENT_SUITE = textwrap.dedent(
-    '''
+    """
     import httpx
     import pytest
 
@@ -55,7 +55,7 @@ CLIENT_SUITE = textwrap.dedent(
         reply = mixmock_asgi.client.post(CREATE, json=BODY).json()
         assert reply["status"] == "success"
         assert mixmock_asgi.requests(operation="img_mixer")[0]["job_id"] == reply["id"]
-    '''
+    """
 )
 
 
@@ -71,7 +71,7 @@ def readme_example(path: Path) -> str:
 def plugin_option() -> list[str]:
     """Load the plugin by its entry point when the package is installed with it, else by module."""
     names = {entry.name for entry in importlib.metadata.entry_points(group="pytest11")}
-    return [] if "mixmock" in names else ["-p", "mock_server.pytest_plugin"]
+    return [] if "mixmock" in names else ["-p", "mock_server.tooling.pytest_plugin"]
 
 
 def run_suite(folder: Path, source: str) -> subprocess.CompletedProcess[str]:

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mock_server.testing import free_port
+from mock_server.tooling.testing import free_port
 from tests.integration.servers import kill, receiver, serve
 from tests.unit.mock_server.bodies import CREATE_PATHS, valid_body
 

@@ -10,7 +10,7 @@ import jsonschema_rs
 import pytest
 
 from mock_server.settings import Settings
-from mock_server.testing import running_server
+from mock_server.tooling.testing import running_server
 from openapi import load_spec
 from tests.integration.servers import receiver
 from tests.unit.mock_server.bodies import CREATE_PATHS, valid_body

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from mock_server.settings import Settings
-from mock_server.testing import running_server
+from mock_server.tooling.testing import running_server
 from tests.integration.servers import serve
 from tests.unit.mock_server.bodies import CREATE_PATHS, FETCH_PATHS, valid_body
 

@@ -6,8 +6,8 @@ import pytest
 
 from conformance.boundaries import ranges_cases
 from conformance.cases import MISSING, WRONG_KEY
-from conformance.operations import Operation, load_operations
 from conformance.oracle import request_violations
+from openapi.operations import Operation, load_operations
 
 pytestmark = pytest.mark.unit
 OPS = {op.operation_id: op for op in load_operations()}

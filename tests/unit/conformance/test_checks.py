@@ -7,7 +7,7 @@ import pytest
 
 from conformance.checks import Reply, run_checks
 from conformance.client import Exchange
-from conformance.operations import load_operations
+from openapi.operations import load_operations
 
 pytestmark = pytest.mark.unit
 IMG_MIXER = next(op for op in load_operations(["v6"]) if op.operation_id == "img_mixer")

@@ -13,7 +13,7 @@ from conformance import AuditConfig, ConfigError, run_audit
 from conformance.boundaries import ranges_cases
 from conformance.cases import MISSING
 from conformance.inputs import image_url_problem, with_image_url
-from conformance.operations import Operation, load_operations
+from openapi.operations import Operation, load_operations
 
 pytestmark = pytest.mark.unit
 

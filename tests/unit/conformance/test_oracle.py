@@ -4,8 +4,8 @@ from typing import Any
 
 import pytest
 
-from conformance.operations import load_operations
 from conformance.oracle import Verdict, Violation, request_violations, verdict
+from openapi.operations import load_operations
 
 pytestmark = pytest.mark.unit
 OPS = {op.operation_id: op for op in load_operations()}

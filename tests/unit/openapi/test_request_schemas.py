@@ -28,12 +28,34 @@ def page_example(spec_name: str) -> dict[str, Any]:
 
 
 MAGIC_MIX_PARAMS = {
-    "key", "prompt", "negative_prompt", "image", "width", "height", "kmin", "kmax", "mix_factor",
-    "steps", "samples", "seed", "webhook", "track_id",
+    "key",
+    "prompt",
+    "negative_prompt",
+    "image",
+    "width",
+    "height",
+    "kmin",
+    "kmax",
+    "mix_factor",
+    "steps",
+    "samples",
+    "seed",
+    "webhook",
+    "track_id",
 }
 IMG_MIXER_PARAMS = {
-    "key", "prompt", "negative_prompt", "init_image", "width", "height", "steps", "guidance_scale",
-    "seed", "samples", "webhook", "track_id",
+    "key",
+    "prompt",
+    "negative_prompt",
+    "init_image",
+    "width",
+    "height",
+    "steps",
+    "guidance_scale",
+    "seed",
+    "samples",
+    "webhook",
+    "track_id",
 }
 
 
@@ -56,24 +78,37 @@ def test_every_page_parameter_is_declared(spec_name: str, params: set[str], requ
 # (spec, parameter, keyword, value): every range the pages state, plus the inferred ones that
 # openapi/README.md lists with their reasons.
 RANGES = [
-    ("v6", "steps", "minimum", 1), ("v6", "steps", "maximum", 50),
-    ("v6", "guidance_scale", "minimum", 1), ("v6", "guidance_scale", "maximum", 20),
-    ("v6", "width", "minimum", 1), ("v6", "width", "maximum", 1024),
-    ("v6", "height", "minimum", 1), ("v6", "height", "maximum", 1024),
-    ("v6", "samples", "minimum", 1), ("v6", "samples", "maximum", 1),
-    ("v6", "init_image", "minItems", 1), ("v6", "init_image", "maxItems", 4),
+    ("v6", "steps", "minimum", 1),
+    ("v6", "steps", "maximum", 50),
+    ("v6", "guidance_scale", "minimum", 1),
+    ("v6", "guidance_scale", "maximum", 20),
+    ("v6", "width", "minimum", 1),
+    ("v6", "width", "maximum", 1024),
+    ("v6", "height", "minimum", 1),
+    ("v6", "height", "maximum", 1024),
+    ("v6", "samples", "minimum", 1),
+    ("v6", "samples", "maximum", 1),
+    ("v6", "init_image", "minItems", 1),
+    ("v6", "init_image", "maxItems", 4),
     ("v6", "prompt", "minLength", 1),
     *[
         (spec, param, keyword, value)
         for spec, samples_max in (("v1-enterprise", 1), ("v5", 4))
         for param, keyword, value in (
-            ("steps", "minimum", 1), ("steps", "maximum", 50),
-            ("width", "minimum", 1), ("width", "maximum", 1024),
-            ("height", "minimum", 1), ("height", "maximum", 1024),
-            ("samples", "minimum", 1), ("samples", "maximum", samples_max),
-            ("kmin", "minimum", 0), ("kmin", "maximum", 1),
-            ("kmax", "minimum", 0), ("kmax", "maximum", 1),
-            ("mix_factor", "minimum", 0), ("mix_factor", "maximum", 1),
+            ("steps", "minimum", 1),
+            ("steps", "maximum", 50),
+            ("width", "minimum", 1),
+            ("width", "maximum", 1024),
+            ("height", "minimum", 1),
+            ("height", "maximum", 1024),
+            ("samples", "minimum", 1),
+            ("samples", "maximum", samples_max),
+            ("kmin", "minimum", 0),
+            ("kmin", "maximum", 1),
+            ("kmax", "minimum", 0),
+            ("kmax", "maximum", 1),
+            ("mix_factor", "minimum", 0),
+            ("mix_factor", "maximum", 1),
             ("prompt", "minLength", 1),
         )
     ],
@@ -141,13 +176,20 @@ def test_just_outside_the_bound_fails(spec_name: str, param: str, keyword: str, 
 
 
 DEFAULTS = [
-    ("v6", "steps", 20), ("v6", "guidance_scale", 7.5), ("v6", "samples", 1),
+    ("v6", "steps", 20),
+    ("v6", "guidance_scale", 7.5),
+    ("v6", "samples", 1),
     *[
         (spec, param, value)
         for spec in ("v1-enterprise", "v5")
         for param, value in (
-            ("width", 768), ("height", 768), ("kmin", 0.3), ("kmax", 0.5), ("mix_factor", 0.5),
-            ("steps", 20), ("samples", 1),
+            ("width", 768),
+            ("height", 768),
+            ("kmin", 0.3),
+            ("kmax", 0.5),
+            ("mix_factor", 0.5),
+            ("steps", 20),
+            ("samples", 1),
         )
     ],
 ]

@@ -1,0 +1,181 @@
+"""The one place that knows the order of the stages (after Prism's request flow).
+
+    0 parse_prefer(headers)              preferences.py   the client's choices; a bad value is a problem
+    1 route(routes, method, path)        routing.py       404 / 405 problems
+      read_intake(request)               intake.py        the body, never failing (limits.py)
+    2 validate_request(operation, ...)   validation.py    [Violation], data, never raised
+    3 negotiate(operation, ...)          negotiation.py   WHERE A REPLY IS CHOSEN: success | processing | ...
+    4 generate(runtime, ...)             generation.py    WHERE A REPLY IS BUILT: job, ids, meta, the engine
+    5 validate_response(operation, ...)  validation.py    the mock checks its own reply
+    6 render(...)                        rendering.py     the vendor's envelope, quirks, diagnostic headers
+
+Around the stages: run-time defaults and fault plans before them; the journal entry, webhook scheduling,
+latency and the fault's way of sending the reply after them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, replace
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from mock_server.pipeline.generation import generate
+from mock_server.pipeline.intake import Intake, read_intake
+from mock_server.pipeline.negotiation import Outcome, Policy, negotiate
+from mock_server.pipeline.preferences import Prefer, PreferenceError, Preferences, parse_prefer
+from mock_server.pipeline.rendering import render
+from mock_server.pipeline.routing import route
+from mock_server.pipeline.validation import ResponseDraft, validate_request, validate_response
+from mock_server.problems import Problem, problem_response
+from mock_server.runtime import Runtime
+from mock_server.services.faults import FaultPlan, deliver
+from mock_server.services.journal import JournalEntry, redact
+from mock_server.state.jobs import key_digest
+from openapi.operations import Operation
+
+__all__ = ["handle"]
+
+log = logging.getLogger("mixmock")
+
+
+@dataclass
+class _Trace:
+    """What the journal records about one request, filled in as the stages run."""
+
+    plan: FaultPlan
+    operation: str | None = None
+    body: Any = None
+    why: str = "default"
+    job_id: int | None = None
+    example: str | None = None
+    status: str | None = None  # the reply's `status`; None for problems
+
+
+def _choice(runtime: Runtime, prefer: Prefer, operation: Operation) -> tuple[Preferences, Policy, FaultPlan]:
+    """The request's Prefer header over the run-time defaults, and the fault plan drawn from both.
+
+    Default scenarios apply to create operations only: a fetch answers from the job's state, or
+    polling a queued job would never end.
+    """
+    defaults = runtime.defaults.get()
+    policy = runtime.policy
+    preferences = prefer.reply
+    if operation.kind == "create":
+        preferences = preferences.over(defaults.parsed.reply)
+    if defaults.ratios is not None:
+        policy = replace(policy, ratios=dict(defaults.ratios))
+    return preferences, policy, runtime.faults.plan(prefer.faults.over(defaults.parsed.faults))
+
+
+def _path(request: Request) -> str:
+    """`request.url.path` (the same escapes) without building and parsing the whole URL."""
+    path: str = request.scope["path"]
+    return path.replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
+
+
+def _queue_full(runtime: Runtime, operation: Operation, intake: Intake) -> bool:
+    limit = runtime.settings.queue_limit
+    if limit is None or operation.kind != "create" or "error_rate_limit" not in operation.examples:
+        return False
+    return runtime.store.pending_count(key_digest(intake.body.get("key")), runtime.clock.now()) >= limit
+
+
+def _why(outcome: Outcome, preferences: Preferences, operation: Operation) -> str:
+    if outcome.violations:
+        return "violations: " + "; ".join(v.as_header_item() for v in outcome.violations[:3])
+    if outcome.rule is not None:
+        return f"rule: {outcome.rule}"
+    if outcome.forced:
+        return "prefer" if not preferences.empty else "ratio"
+    return "job state" if operation.kind == "fetch" else "default"
+
+
+async def _stages(runtime: Runtime, request: Request, trace: _Trace) -> Response:
+    try:
+        prefer = parse_prefer(request.headers.getlist("prefer"))  # 0: a bad Prefer value fails before routing
+    except PreferenceError as error:
+        raise _bad_preference(error) from None
+    routed = route(runtime.routes, request.method, _path(request))  # 1
+    operation = routed.operation
+    preferences, policy, plan = _choice(runtime, prefer, operation)
+    trace.plan = plan
+    trace.operation = operation.operation_id
+    intake = await read_intake(request, routed.path_params, runtime.settings.public_url, runtime.limits)
+    trace.body = redact(intake.body)
+    violations = validate_request(operation, intake, runtime.settings.api_keys)  # 2
+    if plan.status_code is not None:  # fault=500/503: the vendor's server error, whatever was sent
+        outcome = Outcome("error", f"server_error_{plan.status_code}", plan.status_code, forced=True)
+        trace.why = f"fault: {plan.fault} ({plan.reason})"
+    elif not violations and _queue_full(runtime, operation, intake):
+        outcome = negotiate(operation, intake.body, [], Preferences(example="error_rate_limit"), policy, 0.0)
+        trace.why = f"queue limit: {runtime.settings.queue_limit} jobs pending for this key"
+    else:
+        draw = runtime.rng.random()
+        try:
+            outcome = negotiate(operation, intake.body, violations, preferences, policy, draw)  # 3
+        except PreferenceError as error:
+            raise _bad_preference(error) from None
+        trace.why = _why(outcome, preferences, operation)
+    draft = await generate(runtime, operation, intake, outcome)  # 4
+    _note(trace, draft)
+    if operation.kind == "create" and draft.job is not None and draft.job.webhook:
+        runtime.webhooks.schedule(draft.job)
+    self_violations = validate_response(operation, draft)  # 5
+    return render(
+        operation, outcome, draft, self_violations, strict=runtime.settings.strict, quirks=runtime.quirks
+    )  # 6
+
+
+def _bad_preference(error: PreferenceError) -> Problem:
+    return Problem(400, "bad-preference", "Bad preference", str(error))
+
+
+def _note(trace: _Trace, draft: ResponseDraft) -> None:
+    trace.example = draft.example
+    trace.status = str(draft.body.get("status"))
+    if draft.job is not None:
+        trace.job_id = draft.job.id
+
+
+def _record(runtime: Runtime, request: Request, trace: _Trace, response: Response) -> None:
+    status = trace.status if response.media_type == "application/json" else None
+    entry = JournalEntry(
+        at=runtime.clock.now(),
+        method=request.method,
+        path=_path(request),
+        operation=trace.operation,
+        body=trace.body,
+        http_status=response.status_code,
+        status=status,
+        example=trace.example if status is not None else None,
+        why=trace.why,
+        job_id=trace.job_id,
+        fault=trace.plan.fault,
+    )
+    try:
+        runtime.journal.append(entry)
+    except Exception:  # the journal is for inspection; a full disk must not fail the reply
+        log.exception("could not journal %s %s", request.method, _path(request))
+
+
+async def handle(runtime: Runtime, request: Request) -> Response:
+    trace = _Trace(FaultPlan())
+    try:
+        response = await _stages(runtime, request, trace)
+    except Problem as problem:
+        trace.why = f"problem: {problem.slug}"
+        response = problem_response(problem)
+    except Exception as error:  # a bug in the mock: say so as a problem, never as a vendor reply
+        log.exception("internal error on %s %s", request.method, _path(request))
+        trace.why = f"problem: internal ({type(error).__name__})"
+        response = problem_response(
+            Problem(500, "internal", "Internal mock error", f"{type(error).__name__}: {error}")
+        )
+    _record(runtime, request, trace, response)
+    if trace.plan.latency_s > 0:
+        await asyncio.sleep(trace.plan.latency_s)
+    return deliver(response, trace.plan, runtime.settings.slow_body_s)

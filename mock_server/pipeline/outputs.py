@@ -1,0 +1,58 @@
+"""Serving output files: `/generations/<file_prefix>.png` and `/generations/<file_prefix>-<i>.png`.
+
+Beside the pipeline, not a stage of it: a download is no vendor operation. A lazy engine renders on
+first download (cached); an eager engine's bytes come from the job store.
+"""
+
+from __future__ import annotations
+
+import re
+
+from starlette.responses import Response
+
+from mock_server.problems import Problem, problem_response
+from mock_server.runtime import Runtime
+from mock_server.state.lifecycle import is_due
+
+__all__ = ["serve_image"]
+
+_NAME = re.compile(
+    r"^(?P<prefix>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?:-(?P<index>\d{1,2}))?\.png$"
+)
+
+
+def _not_found(name: str, why: str) -> Response:
+    return problem_response(Problem(404, "no-image", "No such image", f"/generations/{name}: {why}"))
+
+
+async def serve_image(runtime: Runtime, name: str) -> Response:
+    match = _NAME.match(name)
+    if match is None:
+        return _not_found(name, "not a name this mock gives its output files")
+    prefix, index = match["prefix"], int(match["index"] or 0)
+    job = runtime.store.by_prefix(prefix)
+    if job is None:
+        return _not_found(name, "no job made this file")
+    if is_due(job, runtime.clock.now()):
+        job = await runtime.lifecycle.finish(job, "success")
+    if job.state != "success":
+        return _not_found(name, f"job {job.id} is {job.state}; the file exists once it succeeds")
+    if index >= job.image_job.samples:
+        return _not_found(name, f"job {job.id} made {job.image_job.samples} image(s)")
+    png = await _png(runtime, job.file_prefix, index)
+    if png is None:
+        return _not_found(name, f"job {job.id} stored no image {index}")
+    return Response(png, media_type="image/png", headers={"Cache-Control": "public, max-age=86400"})
+
+
+async def _png(runtime: Runtime, prefix: str, index: int) -> bytes | None:
+    if not runtime.engine.lazy:
+        return runtime.store.get_image(prefix, index)
+    images = runtime.images.get(prefix)
+    if images is None:
+        job = runtime.store.by_prefix(prefix)
+        if job is None:
+            return None
+        images = await runtime.engine.render(job.image_job)
+        runtime.images.put(prefix, images)
+    return images[index] if index < len(images) else None

@@ -1,0 +1,134 @@
+"""Run-time scenario defaults (a Prefer value, ratios) set through the admin API and shared by workers.
+
+A test sets `Prefer: scenario=processing` for every request its client sends, or `processing=0.3`,
+without restarting the mock; a request's own Prefer header still wins over these defaults.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from mock_server.parsing import parse_shares
+from mock_server.pipeline.preferences import Prefer, PreferenceError, parse_prefer
+from mock_server.state.database import close_database, open_database
+from openapi.vocabulary import SCENARIOS
+
+__all__ = ["Defaults", "DefaultsError", "SQLiteDefaults", "parse_defaults"]
+
+
+class DefaultsError(ValueError):
+    """Defaults the mock cannot use; the message names the field and the value."""
+
+
+@dataclass(frozen=True)
+class Defaults:
+    prefer: str | None = None  # a Prefer header value that requests without that preference get
+    ratios: Mapping[str, float] | None = None  # replaces the configured ratios while set
+    parsed: Prefer = field(default=Prefer(), compare=False, repr=False)  # `prefer`, read once
+
+    @classmethod
+    def of(cls, prefer: str | None, ratios: Mapping[str, float] | None) -> Defaults:
+        """Defaults with `prefer` parsed; PreferenceError names a bad value."""
+        return cls(prefer, ratios, parse_prefer([prefer], "defaults") if prefer else Prefer())
+
+    @property
+    def empty(self) -> bool:
+        return self.prefer is None and self.ratios is None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"prefer": self.prefer, "ratios": None if self.ratios is None else dict(self.ratios)}
+
+
+def parse_defaults(body: Any) -> Defaults:
+    """Defaults from an admin request body; DefaultsError naming any bad value."""
+    if not isinstance(body, Mapping):
+        raise DefaultsError(f"body={body!r} must be a JSON object with prefer and/or ratios")
+    unknown = set(body) - {"prefer", "ratios"}
+    if unknown:
+        raise DefaultsError(f"body={sorted(unknown)!r} holds unknown fields; known: prefer, ratios")
+    prefer, ratios = body.get("prefer"), body.get("ratios")
+    if prefer is not None and not isinstance(prefer, str):
+        raise DefaultsError(f"prefer={prefer!r} must be a Prefer header value such as 'scenario=processing'")
+    if ratios is not None and not isinstance(ratios, Mapping):
+        raise DefaultsError(f"ratios={ratios!r} must be an object of scenario: share")
+    try:
+        shares = None if ratios is None else parse_shares(ratios, SCENARIOS, "scenario")
+        return Defaults.of(prefer or None, shares)
+    except PreferenceError as error:
+        raise DefaultsError(str(error)) from None
+    except ValueError as error:
+        raise DefaultsError(f"ratios: {error}") from None
+
+
+class SQLiteDefaults:
+    """The current defaults in the job store's SQLite file (one row), read by every worker.
+
+    Reading the row costs a SQLite read transaction, and every request asks. So each change also appends
+    one byte to a signal file beside the store (`<store>-defaults`), and `get` reads the row again only
+    when that file's size differs from what it was at the last read: a stat() per request, and a change
+    made through any process is seen by the next request in every process.
+    """
+
+    def __init__(self, path: str) -> None:
+        self._database = open_database(path)
+        self._db, self._lock = self._database.connection, self._database.lock
+        self._closed = False
+        key = self._database.key
+        self._signal = None if key == ":memory:" else key + "-defaults"
+        self._seen: int | None = None  # the signal's size when `_current` was read; None: read again
+        self._current = Defaults()
+        with self._lock:
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS scenario_defaults (id INTEGER PRIMARY KEY, doc TEXT NOT NULL)"
+            )
+
+    def _version(self) -> int:
+        if self._signal is None:
+            return 0
+        try:
+            return os.stat(self._signal).st_size
+        except FileNotFoundError:
+            return 0
+
+    def get(self) -> Defaults:
+        version = self._version()  # before the read: a change after it shows as a new size next time
+        if version == self._seen:
+            return self._current
+        with self._lock:
+            row = self._db.execute("SELECT doc FROM scenario_defaults WHERE id = 1").fetchone()
+        if row is None:
+            current = Defaults()
+        else:
+            data = json.loads(row[0])
+            current = Defaults.of(data.get("prefer"), data.get("ratios"))
+        self._current, self._seen = current, version
+        return current
+
+    def set(self, defaults: Defaults) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO scenario_defaults (id, doc) VALUES (1, ?)",
+                (json.dumps(defaults.as_dict()),),
+            )
+        self._changed()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM scenario_defaults")
+        self._changed()
+
+    def _changed(self) -> None:
+        """Signal a change, after it is committed: every reader's next `get` reads the row again."""
+        self._seen = None
+        if self._signal is not None:
+            with open(self._signal, "ab") as signal:
+                signal.write(b".")
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            close_database(self._database)

@@ -1,0 +1,1 @@
+"""For people and test suites: the `mixmock` command, the pytest plugin, and `running_server`."""

@@ -1,0 +1,163 @@
+"""The `mixmock` command: `serve` the mock, `models init-tiny` for the reference engine, `audit` a target."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from mock_server.engines.registry import REFERENCE_INSTALL
+from mock_server.settings import (
+    ENV_PREFIX,
+    Declaration,
+    SettingsError,
+    declarations,
+    env_name,
+    load_settings,
+    settings_to_json,
+)
+
+__all__ = ["main"]
+
+EXIT_BAD_SETTINGS = 2
+
+
+def _default_text(item: dataclasses.Field[Any], declared: Declaration) -> str:
+    if declared.shown_default is not None:
+        return declared.shown_default
+    if declared.cli in {"on", "off"}:
+        return "on" if item.default else "off"
+    return str(item.default)
+
+
+def _add_setting(group: Any, item: dataclasses.Field[Any], declared: Declaration) -> None:
+    """One flag for one declared setting; the value stays raw text for `load_settings` to convert."""
+    env = env_name(item.name)
+    flag = declared.flag or "--" + item.name.replace("_", "-")
+    if declared.cli in {"on", "off"}:
+        const = declared.cli == "on"
+        group.add_argument(
+            flag, dest=item.name, action="store_const", const=const, help=f"{declared.help} ({env})"
+        )
+        return
+    text = f"{declared.help}; default {_default_text(item, declared)} ({env})"
+    options: dict[str, Any] = {"dest": item.name, "help": text, "metavar": declared.metavar}
+    if declared.choices:
+        options["choices"] = declared.choices
+    if declared.cli == "append":
+        options["action"] = "append"
+    group.add_argument(flag, **options)
+    if declared.shorthand is not None:
+        short, metavar, help_text, _ = declared.shorthand
+        group.add_argument(short, dest=f"shorthand_{item.name}", metavar=metavar, help=f"{help_text} ({env})")
+
+
+def _serve_parser(commands: Any) -> None:
+    serve = commands.add_parser(
+        "serve",
+        help="run the mock server",
+        description="Serve the Magic Mix and Image Mixer endpoints as the vendor answers them. "
+        f"Settings come from defaults < --config file < {ENV_PREFIX}* environment variables < these flags.",
+    )
+    serve.add_argument("--config", help=f"a YAML or TOML file of settings ({ENV_PREFIX}CONFIG)")
+    for item, declared in declarations():
+        _add_setting(serve, item, declared)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mixmock", description="Contract-testing kit for Magic Mix and Image Mixer."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    _serve_parser(commands)
+    models = commands.add_parser("models", help="prepare weights for the reference engine")
+    model_commands = models.add_subparsers(dest="models_command", required=True)
+    init_tiny = model_commands.add_parser("init-tiny", help="write tiny random diffusers models for tests")
+    init_tiny.add_argument("directory", type=Path)
+    commands.add_parser("audit", help="run the conformance audit (arguments pass through)", add_help=False)
+    return parser
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings the command line gives, as raw values (shorthand flags turned into their setting)."""
+    overrides: dict[str, Any] = {}
+    for item, declared in declarations():
+        overrides[item.name] = getattr(args, item.name)
+        if declared.shorthand is not None:
+            raw = getattr(args, f"shorthand_{item.name}")
+            if raw is not None and overrides[item.name] is None:
+                overrides[item.name] = declared.shorthand[3](raw)
+    return overrides
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from mock_server.app import RESOLVED_SETTINGS_ENV, create_app, freeze_heap
+    from mock_server.runtime import preflight
+
+    settings = load_settings(_overrides(args), config_file=args.config)
+    preflight(settings)  # fail before starting workers
+
+    if settings.workers == 1:
+        app = create_app(settings)
+        freeze_heap()
+        uvicorn.run(
+            app,
+            host=settings.host,
+            port=settings.port,
+            access_log=False,  # the app writes uvicorn's access lines itself, in batches (access_log.py)
+        )
+        return 0
+    # Workers import the app themselves; they all read these resolved settings, the store path included.
+    os.environ[RESOLVED_SETTINGS_ENV] = settings_to_json(settings)
+    uvicorn.run(
+        "mock_server.app:app_from_environment",
+        factory=True,
+        workers=settings.workers,
+        host=settings.host,
+        port=settings.port,
+        access_log=False,
+    )
+    return 0
+
+
+def _init_tiny(directory: Path) -> int:
+    try:
+        tiny = importlib.import_module("mock_server.engines.diffusers.tiny")
+    except ImportError as error:
+        raise SettingsError(
+            f"models init-tiny needs the reference extra ({REFERENCE_INSTALL}): {error}"
+        ) from None
+    tiny.init_tiny_models(directory)
+    return 0
+
+
+def _audit(argv: Sequence[str]) -> int:
+    try:
+        audit = importlib.import_module("conformance.cli")
+    except ImportError as error:
+        raise SettingsError(
+            f"audit needs the audit extra (pip install '.[audit]' in a clone of mixmock): {error}"
+        ) from None
+    result = audit.main(list(argv))
+    return int(result or 0)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv[:1] == ["audit"]:
+            return _audit(argv[1:])
+        args = _parser().parse_args(argv)
+        if args.command == "serve":
+            return _serve(args)
+        return _init_tiny(args.directory)
+    except SettingsError as error:
+        print(f"mixmock: error: {error}", file=sys.stderr)
+        return EXIT_BAD_SETTINGS

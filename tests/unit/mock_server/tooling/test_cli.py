@@ -1,0 +1,61 @@
+"""The `mixmock` command line: help, and exit code 2 with a clear message for bad settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mock_server.tooling.cli import main
+
+pytestmark = [pytest.mark.unit, pytest.mark.timeout(30)]
+
+
+def test_help_names_every_env_var(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as raised:
+        main(["serve", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert raised.value.code == 0
+    for name in (
+        "MIXMOCK_PORT",
+        "MIXMOCK_PROFILE",
+        "MIXMOCK_STORE",
+        "MIXMOCK_RULES_FILE",
+        "MIXMOCK_QUEUE_THRESHOLD_S",
+        "MIXMOCK_MAX_BATCH",
+    ):
+        assert name in text
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["serve", "--port", "70000"], "'port' = 70000"),
+        (["serve", "--processing-ratio", "2"], "processing=2: the share must be between 0 and 1"),
+        (["serve", "--profile", "observed", "--quirk", "nope"], "unknown quirk"),
+        (["serve", "--config", "/nonexistent/mixmock.yaml"], "cannot read config file"),
+        (["serve", "--max-batch", "0"], "'max_batch' = 0"),
+    ],
+)
+def test_bad_settings_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str], words: str) -> None:
+    assert main(argv) == 2
+    assert words in capsys.readouterr().err
+
+
+def test_bad_rules_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("rules: [{then: {scenario: sometimes}}]")
+    assert main(["serve", "--rules", str(rules)]) == 2
+    assert "scenario='sometimes'" in capsys.readouterr().err
+
+
+def test_engine_flags_reach_the_settings() -> None:
+    from mock_server.settings import load_settings
+    from mock_server.tooling.cli import _overrides, _parser
+
+    args = _parser().parse_args(
+        ["serve", "--mixing", "paper", "--allow-host", "127.0.0.0/8", "--allow-host", "images.local"]
+    )
+    settings = load_settings(_overrides(args))
+    assert settings.mixing == "paper"
+    assert settings.allow_hosts == ("127.0.0.0/8", "images.local")
