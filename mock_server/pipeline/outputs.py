@@ -1,7 +1,8 @@
 """Serving output files: `/generations/<file_prefix>.png` and `/generations/<file_prefix>-<i>.png`.
 
 Beside the pipeline, not a stage of it: a download is no vendor operation. A lazy engine renders on
-first download (cached); an eager engine's bytes come from the job store.
+first download (cached); an eager engine's bytes come from the job store. A job whose eta has passed
+ends as planned before its file is served (a job the failed-job rate picked has no file).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from starlette.responses import Response
 
 from mock_server.problems import Problem, problem_response
 from mock_server.runtime import Runtime
-from mock_server.state.lifecycle import is_due
 
 __all__ = ["serve_image"]
 
@@ -33,8 +33,7 @@ async def serve_image(runtime: Runtime, name: str) -> Response:
     job = runtime.store.by_prefix(prefix)
     if job is None:
         return _not_found(name, "no job made this file")
-    if is_due(job, runtime.clock.now()):
-        job = await runtime.lifecycle.finish(job, "success")
+    job = await runtime.lifecycle.settle(job)
     if job.state != "success":
         return _not_found(name, f"job {job.id} is {job.state}; the file exists once it succeeds")
     if index >= job.image_job.samples:
