@@ -69,9 +69,11 @@ def _read(path: Path) -> Any:
 
 
 def _pointer(document: Any, pointer: str, ref: str) -> Any:
-    """The value at a JSON pointer (`/a/b~1c`)."""
+    """The value at a JSON pointer (`/a/b~1c`; empty for the whole document)."""
+    if pointer and not pointer.startswith("/"):
+        raise BuildError(f"$ref {ref!r}: the part after # must start with /")
     target = document
-    for token in pointer.removeprefix("/").split("/") if pointer not in ("", "/") else []:
+    for token in pointer.split("/")[1:]:
         key = token.replace("~1", "/").replace("~0", "~")
         if isinstance(target, Mapping) and key in target:
             target = target[key]

@@ -119,6 +119,7 @@ def test_parameters_keep_their_type_whole_and_become_text_inside_strings(tmp_pat
         ("a: {$ref: '#/b', c: 1}\nb: 1\n", "has sibling keys ['c']"),
         ("a: {$ref: '#/b'}\nb: {$ref: '#/a'}\n", "$ref cycle: #/b -> #/a -> #/b"),
         ("a: {$ref: '#/nowhere'}\n", "nothing at '/nowhere'"),
+        ("a: {$ref: '#nowhere'}\n", "the part after # must start with /"),
         ("a: {$ref: 'other.yaml#/b'}\n", "source file not found: other.yaml"),
         ("a: {$ref: '../other.yaml#/b'}\n", "files of their own folder only"),
         ("a: {$ref: '#/components/schemas/Gone'}\n", "unresolved $ref '#/components/schemas/Gone'"),
