@@ -48,6 +48,7 @@ class Operation:
     responses: Mapping[int, Mapping[str, Any]]  # HTTP status -> the whole reply schema
     branches: Mapping[int, Mapping[str, Mapping[str, Any]]]  # HTTP status -> `status` value -> branch
     examples: Mapping[str, Any]  # the 200 reply's named examples (values)
+    status_examples: Mapping[int, Any] = field(default_factory=dict)  # other statuses: their first example
     link: FetchLink | None = None
     fetch_path: str | None = None  # create operations: the full path of the fetch their link names
     webhook_branches: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
@@ -150,6 +151,15 @@ def _webhook_branches(document: Mapping[str, Any]) -> dict[str, Mapping[str, Any
     return {}
 
 
+def _status_examples(responses: Mapping[str, Any]) -> dict[int, Any]:
+    found: dict[int, Any] = {}
+    for code, reply in responses.items():
+        examples = reply["content"]["application/json"].get("examples", {})
+        if code != "200" and examples:
+            found[int(code)] = next(iter(examples.values()))["value"]
+    return found
+
+
 def _path_of(document: Mapping[str, Any], operation_id: str) -> str | None:
     for path, methods in document["paths"].items():
         for raw in methods.values():
@@ -188,6 +198,7 @@ def _operation(spec_name: str, path: str, method: str, raw: Mapping[str, Any], d
         examples={
             name: ex["value"] for name, ex in ok["content"]["application/json"].get("examples", {}).items()
         },
+        status_examples=_status_examples(raw["responses"]),
         link=link,
         fetch_path=None if linked is None else server_path + linked,
         webhook_branches=_webhook_branches(document) if kind == "create" else {},

@@ -6,13 +6,14 @@ Wording comes from the spec's named examples wherever the spec has it (tips, mes
 from __future__ import annotations
 
 import asyncio
+import copy
 import math
 from collections.abc import Mapping
 from typing import Any
 
 from mock_server.pipeline.echo import build_image_job, build_meta, output_names, request_params
 from mock_server.pipeline.intake import Intake
-from mock_server.pipeline.negotiation import SERVER_ERRORS, Outcome
+from mock_server.pipeline.negotiation import Outcome
 from mock_server.pipeline.validation import ResponseDraft
 from mock_server.runtime import Runtime
 from mock_server.state.jobs import Job, key_digest
@@ -25,9 +26,8 @@ __all__ = ["generate"]
 def _error(operation: Operation, outcome: Outcome) -> dict[str, Any]:
     if outcome.example in operation.examples:
         body = operation.reply_example(outcome.example)
-    else:  # server_error_500 / _503: the spec declares the status but names no example
-        code = int(outcome.example.rsplit("_", 1)[1])
-        body = {"status": "error", "message": SERVER_ERRORS[code]}
+    else:  # server_error_500 / _503: the example of that status's own response in the spec
+        body = copy.deepcopy(operation.status_examples[int(outcome.example.rsplit("_", 1)[1])])
     if outcome.example == "error_validation" and outcome.violations:
         body["message"] = " ".join(violation.message for violation in outcome.violations)
     return body

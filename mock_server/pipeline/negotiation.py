@@ -27,12 +27,9 @@ REST_CODES: Mapping[str, int] = {
     "error_validation": 422,
     "error_rate_limit": 429,
 }
-# `Prefer: code=N` picks the example declared for N; 500 and 503 have no example, the reply is made up.
+# `Prefer: code=N` picks the 200 example declared for N; 500 and 503 take their own response's example.
 _CODE_EXAMPLES: Mapping[int, str] = {code: example for example, code in REST_CODES.items()}
-SERVER_ERRORS: Mapping[int, str] = {
-    500: "Internal server error. Please try again.",
-    503: "Service temporarily unavailable. Please try again later.",
-}
+SERVER_ERRORS = (500, 503)  # statuses whose reply is that status's own example in the spec
 
 
 @dataclass(frozen=True)
