@@ -27,6 +27,8 @@ from pathlib import Path
 
 import httpx
 
+from mock_server.tooling.testing import stop_process
+
 BODY = {
     "key": "bench-key",
     "prompt": "rose man",
@@ -189,15 +191,6 @@ def serve(command: Sequence[str], port: int, cwd: str | None = None) -> subproce
     return process
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 def summary(label: str, tally: Tally, seconds: float) -> float:
     rate = tally.requests / seconds
     p50 = statistics.median(tally.latencies) * 1000 if tally.latencies else 0.0
@@ -253,7 +246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             mock_rss = rss_mib(mock.pid)
         finally:
-            stop(mock)
+            stop_process(mock)
 
         Path(folder, "peer_app.py").write_text(PEER_APP)
         peer_port = free_port()
@@ -285,7 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
             )
         finally:
-            stop(peer)
+            stop_process(peer)
 
     print()
     mock_rate = summary("mock", mock_tally, args.seconds)

@@ -128,7 +128,8 @@ class HostAllowList:
     any: bool
 
     @classmethod
-    def parse(cls, entries: Iterable[str]) -> HostAllowList:
+    def parse(cls, entries: Iterable[str], what: str = "host") -> HostAllowList:
+        """The list, or ValueError naming the bad entry (`what` says which list, in the message)."""
         kept = tuple(entries)
         names: set[str] = set()
         suffixes: list[str] = []
@@ -137,7 +138,7 @@ class HostAllowList:
         for entry in kept:
             text = entry.strip().lower().rstrip(".")
             if not text:
-                raise ValueError(f"host {entry!r} is empty")
+                raise ValueError(f"{what} {entry!r} is empty")
             if text == "*":
                 anything = True
             elif text.startswith("*."):
@@ -147,7 +148,9 @@ class HostAllowList:
                     networks.append(ipaddress.ip_network(text, strict=False))
                 except ValueError:
                     if "/" in text or " " in text or "*" in text:
-                        raise ValueError(f"host {entry!r} is neither a host name nor an IP network") from None
+                        raise ValueError(
+                            f"{what} {entry!r} is neither a host name nor an IP network"
+                        ) from None
                     names.add(text)
         return cls(kept, frozenset(names), tuple(suffixes), tuple(networks), anything)
 

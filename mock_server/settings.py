@@ -198,48 +198,68 @@ def default_store_path() -> str:
     return str(folder / f"jobs-{os.getpid()}-{os.urandom(4).hex()}.sqlite3")
 
 
-_SECONDS = " seconds"
+def _seconds(default: float, help: str, *, flag: str | None = None, check: Check | None = None) -> Any:
+    """A duration in seconds: between 0 and a day unless `check` says otherwise."""
+    check = check or _between(0, 86400, " seconds")
+    return _setting(default, help=help, convert=_float, check=check, flag=flag, metavar="SECONDS")
+
+
+def _count(default: int | None, help: str, *, low: int = 1, metavar: str = "N", **more: Any) -> Any:
+    convert = _int if default is not None else _optional(_int)
+    return _setting(default, help=help, convert=convert, check=_at_least(low), metavar=metavar, **more)
+
+
+def _pick(default: str, help: str, *choices: str) -> Any:
+    return _setting(default, help=help, convert=_choice(*choices), choices=choices)
+
+
+def _text_or_none(help: str, metavar: str | None = None, **more: Any) -> Any:
+    return _setting(None, help=help, convert=_optional(_text), metavar=metavar, **more)
+
+
+def _list(
+    default: tuple[str, ...] | frozenset[str],
+    help: str,
+    flag: str,
+    metavar: str,
+    shown: str,
+    convert: Convert,
+) -> Any:
+    """A repeatable flag (a comma-separated list in the environment)."""
+    return _setting(
+        default, help=help, convert=convert, flag=flag, metavar=metavar, cli="append", shown_default=shown
+    )
+
+
+def _switch(default: bool, help: str, flag: str | None = None) -> Any:
+    return _setting(default, help=help, convert=_bool, flag=flag, cli="off" if default else "on")
 
 
 @dataclass(frozen=True)
 class Settings:
     host: str = _setting("127.0.0.1", help="interface to listen on", convert=_text)
     port: int = _setting(8000, help="port to listen on", convert=_int, check=_between(0, 65535))
-    workers: int = _setting(
-        1, help="worker processes sharing one job store", convert=_int, check=_at_least(1)
-    )
-    api_keys: frozenset[str] = _setting(
+    workers: int = _count(1, "worker processes sharing one job store", metavar="N")
+    api_keys: frozenset[str] = _list(
         frozenset(),
-        help="accept only this key (repeatable; a, b in the environment)",
-        convert=_keys,
-        flag="--api-key",
-        metavar="KEY",
-        cli="append",
-        shown_default="any non-empty key",
+        "accept only this key (repeatable; a, b in the environment)",
+        "--api-key",
+        "KEY",
+        "any non-empty key",
+        _keys,
     )
-    api_keys_file: str | None = _setting(
-        None, help="a file of accepted keys, one per line", convert=_optional(_text), metavar="FILE"
-    )
-    profile: Profile = _setting(
+    api_keys_file: str | None = _text_or_none("a file of accepted keys, one per line", "FILE")
+    profile: Profile = _pick(
         "documented",
-        help="documented: the pages' contract (every reply validates); observed: the vendor's live quirks",
-        convert=_choice("documented", "observed"),
-        choices=("documented", "observed"),
+        "documented: the pages' contract (every reply validates); observed: the vendor's live quirks",
+        "documented",
+        "observed",
     )
-    quirks: tuple[str, ...] = _setting(
-        (),
-        help="observed profile: apply only these quirks (repeatable)",
-        convert=_strings,
-        flag="--quirk",
-        metavar="NAME",
-        cli="append",
-        shown_default="all",
+    quirks: tuple[str, ...] = _list(
+        (), "observed profile: apply only these quirks (repeatable)", "--quirk", "NAME", "all", _strings
     )
-    error_status: ErrorStatus = _setting(
-        "vendor",
-        help="vendor: errors are HTTP 200 with status=error; rest: 400/401/422/429/500",
-        convert=_choice("vendor", "rest"),
-        choices=("vendor", "rest"),
+    error_status: ErrorStatus = _pick(
+        "vendor", "vendor: errors are HTTP 200 with status=error; rest: 400/401/422/429/500", "vendor", "rest"
     )
     store: str = _setting(
         factory=default_store_path,
@@ -262,120 +282,60 @@ class Settings:
             lambda raw: f"processing={raw}",
         ),
     )
-    rules_file: str | None = _setting(
-        None, help="a YAML rules file", convert=_optional(_text), flag="--rules", metavar="FILE"
+    rules_file: str | None = _text_or_none("a YAML rules file", "FILE", flag="--rules")
+    default_eta: float = _seconds(5.0, "seconds a processing job takes", flag="--eta")
+    processing_polls: int | None = _count(
+        None, "processing jobs answer N fetches with processing, then succeed", low=0
     )
-    default_eta: float = _setting(
-        5.0,
-        help="seconds a processing job takes",
-        convert=_float,
-        check=_between(0, 86400, _SECONDS),
-        flag="--eta",
-        metavar="SECONDS",
+    strict: bool = _switch(False, "a reply that breaks the spec becomes a 500 problem naming the violation")
+    engine: str = _pick("synthetic", "image producer", "synthetic", "diffusers")
+    model_dir: str | None = _text_or_none("diffusers engine: folder of diffusers-format weights", "DIR")
+    device: str | None = _text_or_none(
+        "diffusers engine: cpu, cuda or cuda:N", check=_device, shown_default="cuda when present"
     )
-    processing_polls: int | None = _setting(
-        None,
-        help="processing jobs answer N fetches with processing, then succeed",
-        convert=_optional(_int),
-        check=_at_least(0),
-        metavar="N",
-    )
-    strict: bool = _setting(
-        False,
-        help="a reply that breaks the spec becomes a 500 problem naming the violation",
-        convert=_bool,
-        cli="on",
-    )
-    engine: str = _setting(
-        "synthetic",
-        help="image producer",
-        convert=_choice("synthetic", "diffusers"),
-        choices=("synthetic", "diffusers"),
-    )
-    model_dir: str | None = _setting(
-        None,
-        help="diffusers engine: folder of diffusers-format weights",
-        convert=_optional(_text),
-        metavar="DIR",
-    )
-    device: str | None = _setting(
-        None,
-        help="diffusers engine: cpu, cuda or cuda:N",
-        convert=_optional(_text),
-        check=_device,
-        shown_default="cuda when present",
-    )
-    dtype: str = _setting(
-        "auto",
-        help="diffusers engine: weights dtype",
-        convert=_choice("auto", "bfloat16", "float16", "float32"),
-        choices=("auto", "bfloat16", "float16", "float32"),
-    )
-    mixing: str = _setting(
+    dtype: str = _pick("auto", "diffusers engine: weights dtype", "auto", "bfloat16", "float16", "float32")
+    mixing: str = _pick(
         "community",
-        help="diffusers engine, MagicMix: community (the vendor's: the blend feeds the UNet) or paper "
+        "diffusers engine, MagicMix: community (the vendor's: the blend feeds the UNet) or paper "
         "(the blend becomes the state)",
-        convert=_choice("community", "paper"),
-        choices=("community", "paper"),
+        "community",
+        "paper",
     )
-    max_batch: int = _setting(
+    max_batch: int = _count(
         4,
-        help="diffusers engine: at most N samples per batched forward pass. 1 gives bit-for-bit "
+        "diffusers engine: at most N samples per batched forward pass. 1 gives bit-for-bit "
         "reproducible images under concurrent load; larger batches differ by float rounding",
-        convert=_int,
-        check=_at_least(1),
-        metavar="N",
     )
-    allow_hosts: tuple[str, ...] = _setting(
+    allow_hosts: tuple[str, ...] = _list(
         (),
-        help="diffusers engine: a host name or IP network (127.0.0.0/8) input image URLs may point at "
+        "diffusers engine: a host name or IP network (127.0.0.0/8) input image URLs may point at "
         "although it is private or loopback (repeatable)",
-        convert=_hosts,
-        flag="--allow-host",
-        metavar="HOST",
-        cli="append",
-        shown_default="none",
+        "--allow-host",
+        "HOST",
+        "none",
+        _hosts,
     )
-    queue_threshold_s: float = _setting(
+    queue_threshold_s: float = _seconds(
         10.0,
-        help="an eager engine's job not done within this becomes a processing reply",
-        convert=_float,
-        check=_at_least(0),
+        "an eager engine's job not done within this becomes a processing reply",
         flag="--queue-threshold",
-        metavar="SECONDS",
+        check=_at_least(0),
     )
-    public_url: str | None = _setting(
-        None,
-        help="origin for output and fetch URLs",
-        convert=_optional(_text),
-        check=_http_url,
-        metavar="URL",
-        shown_default="the request's Host",
+    public_url: str | None = _text_or_none(
+        "origin for output and fetch URLs", "URL", check=_http_url, shown_default="the request's Host"
     )
-    image_cache_size: int = _setting(
-        64, help="rendered jobs kept in memory", convert=_int, check=_at_least(1), metavar="N"
-    )
-    access_log: bool = _setting(
-        True, help="log one line per request", convert=_bool, flag="--no-access-log", cli="off"
-    )
+    image_cache_size: int = _count(64, "rendered jobs kept in memory")
+    access_log: bool = _switch(True, "log one line per request", "--no-access-log")
     # CI features: webhooks, faults, the admin API, expiry and input limits
-    webhook_allow_hosts: tuple[str, ...] = _setting(
+    webhook_allow_hosts: tuple[str, ...] = _list(
         ("localhost", "127.0.0.0/8", "::1"),
-        help="a host, *.suffix, IP network or * that webhooks may call (repeatable)",
-        convert=_hosts,
-        flag="--webhook-allow-host",
-        metavar="HOST",
-        cli="append",
-        shown_default="loopback",
+        "a host, *.suffix, IP network or * that webhooks may call (repeatable)",
+        "--webhook-allow-host",
+        "HOST",
+        "loopback",
+        _hosts,
     )
-    webhook_retry_s: float = _setting(
-        300.0,
-        help="keep retrying a webhook this long",
-        convert=_float,
-        check=_between(0, 86400, _SECONDS),
-        flag="--webhook-retry",
-        metavar="SECONDS",
-    )
+    webhook_retry_s: float = _seconds(300.0, "keep retrying a webhook this long", flag="--webhook-retry")
     latency: str | None = _setting(
         None, help="200ms, uniform:100ms:300ms or lognormal:200ms:0.5", convert=_latency, shown_default="none"
     )
@@ -387,21 +347,9 @@ class Settings:
         shown_default="none",
     )
     fault_seed: int = _setting(0, help="seed of the fault and latency draws", convert=_int)
-    slow_body_s: float = _setting(
-        2.0,
-        help="how long a slow-body reply takes",
-        convert=_float,
-        check=_between(0, 86400, _SECONDS),
-        flag="--slow-body",
-        metavar="SECONDS",
-    )
-    queue_limit: int | None = _setting(
-        None,
-        help="pending jobs per key before the rate-limit reply",
-        convert=_optional(_int),
-        check=_at_least(1),
-        metavar="N",
-        shown_default="no limit",
+    slow_body_s: float = _seconds(2.0, "how long a slow-body reply takes", flag="--slow-body")
+    queue_limit: int | None = _count(
+        None, "pending jobs per key before the rate-limit reply", shown_default="no limit"
     )
     failed_job_rate: float = _setting(
         0.0,
@@ -410,37 +358,14 @@ class Settings:
         check=_between(0, 1),
         metavar="FRACTION",
     )
-    admin: bool = _setting(
-        True, help="the /_mixmock/ inspection API", convert=_bool, flag="--no-admin", cli="off"
+    admin: bool = _switch(True, "the /_mixmock/ inspection API", "--no-admin")
+    admin_token: str | None = _text_or_none("require Authorization: Bearer TOKEN on /_mixmock/", "TOKEN")
+    job_ttl_s: float = _seconds(86400.0, "jobs expire after this", flag="--job-ttl", check=_positive)
+    purge_every_s: float = _seconds(
+        60.0, "how often expired jobs are deleted", flag="--purge-every", check=_positive
     )
-    admin_token: str | None = _setting(
-        None,
-        help="require Authorization: Bearer TOKEN on /_mixmock/",
-        convert=_optional(_text),
-        metavar="TOKEN",
-    )
-    job_ttl_s: float = _setting(
-        86400.0,
-        help="jobs expire after this",
-        convert=_float,
-        check=_positive,
-        flag="--job-ttl",
-        metavar="SECONDS",
-    )
-    purge_every_s: float = _setting(
-        60.0,
-        help="how often expired jobs are deleted",
-        convert=_float,
-        check=_positive,
-        flag="--purge-every",
-        metavar="SECONDS",
-    )
-    max_body_bytes: int = _setting(
-        1 << 20, help="request body size limit", convert=_int, check=_at_least(1), metavar="BYTES"
-    )
-    journal_size: int = _setting(
-        10_000, help="request journal entries kept", convert=_int, check=_at_least(1), metavar="N"
-    )
+    max_body_bytes: int = _count(1 << 20, "request body size limit", metavar="BYTES")
+    journal_size: int = _count(10_000, "request journal entries kept")
 
     def __post_init__(self) -> None:
         """The same checks for settings built in code (tests, `create_app`) as for loaded ones."""

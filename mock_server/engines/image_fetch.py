@@ -59,10 +59,7 @@ class FetchPolicy:
             raise ValueError(f"timeout_s must be positive, got {self.timeout_s!r}")
         if self.max_redirects < 0:
             raise ValueError(f"max_redirects must be 0 or more, got {self.max_redirects!r}")
-        try:
-            object.__setattr__(self, "_hosts", HostAllowList.parse(self.allow_hosts))
-        except ValueError as error:
-            raise ValueError(f"allow_hosts: {error}") from None
+        object.__setattr__(self, "_hosts", HostAllowList.parse(self.allow_hosts, "allow_hosts entry"))
 
     def host_allowed(self, host: str) -> bool:
         return self._hosts.allows_name(host)

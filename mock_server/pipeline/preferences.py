@@ -82,24 +82,23 @@ def _code(value: Any) -> int:
     return code
 
 
-def _eta(value: Any) -> float:
-    try:
-        eta = float(value)
-    except (TypeError, ValueError):
-        raise ValueError("is not a number of seconds") from None
-    if not math.isfinite(eta) or not 0 <= eta <= 86400:
-        raise ValueError("must be between 0 and 86400 seconds")
-    return eta
+def _bounded(convert: Callable[[Any], float], low: float, high: float, kind: str, unit: str = "") -> Any:
+    """A parser of numbers in [low, high]; `kind` words the value when it is no number at all."""
+
+    def parse(value: Any) -> float:
+        try:
+            number = convert(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"is not {kind}") from None
+        if not math.isfinite(number) or not low <= number <= high:
+            raise ValueError(f"must be between {low:g} and {high:g}{unit}")
+        return number
+
+    return parse
 
 
-def _polls(value: Any) -> int:
-    try:
-        polls = int(value)
-    except (TypeError, ValueError):
-        raise ValueError("is not a whole number") from None
-    if not 0 <= polls <= 1000:
-        raise ValueError("must be between 0 and 1000")
-    return polls
+_eta = _bounded(float, 0, 86400, "a number of seconds", " seconds")
+_polls = _bounded(int, 0, 1000, "a whole number")
 
 
 def _example(value: Any) -> str:

@@ -43,10 +43,7 @@ class WebhookPolicy:
         for name in ("retry_for_s", "first_delay_s", "max_delay_s", "timeout_s"):
             if getattr(self, name) < 0:
                 raise ValueError(f"WebhookPolicy.{name} must be 0 or more, got {getattr(self, name)!r}")
-        try:
-            object.__setattr__(self, "hosts", HostAllowList.parse(self.allow_hosts))
-        except ValueError as error:
-            raise ValueError(f"allowed webhook hosts: {error}") from None
+        object.__setattr__(self, "hosts", HostAllowList.parse(self.allow_hosts, "allowed webhook host"))
 
     def delay_after(self, failures: int) -> float:
         return float(min(self.max_delay_s, self.first_delay_s * 2 ** max(failures - 1, 0)))

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -18,7 +20,7 @@ from starlette.types import ASGIApp
 from mock_server.app import create_app
 from mock_server.settings import Settings
 
-__all__ = ["free_port", "running_server"]
+__all__ = ["free_port", "running_server", "stop_process"]
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -56,3 +58,14 @@ def running_server(
         server.should_exit = True
         thread.join(timeout=10)
         listener.close()
+
+
+def stop_process(process: subprocess.Popen[Any], grace_s: float = 15.0) -> None:
+    """SIGTERM a server subprocess, and SIGKILL it if it has not stopped `grace_s` seconds later."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from mock_server.tooling.testing import free_port
+from mock_server.tooling.testing import free_port, stop_process
 
 __all__ = ["Receiver", "kill", "receiver", "serve", "stop"]
 
@@ -53,13 +53,7 @@ def serve(*args: str, port: int | None = None) -> Iterator[tuple[str, subprocess
 
 def stop(process: subprocess.Popen[Any]) -> None:
     """SIGTERM, and SIGKILL if the server has not stopped 15 s later."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    stop_process(process)
 
 
 def kill(process: subprocess.Popen[bytes]) -> None:
