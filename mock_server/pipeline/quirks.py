@@ -43,10 +43,21 @@ def _proxy_links_string(_: Operation, __: Outcome, body: Body) -> Body:
 def _laravel_object(_: Operation, outcome: Outcome, body: Body) -> Body:
     messages: dict[str, list[str]] = {}
     for violation in outcome.violations:
-        messages.setdefault(str(violation.path[0]) if violation.path else "body", []).append(
-            violation.message
-        )
+        messages.setdefault(str(violation.path[0]) if violation.path else "body", []).append(violation.laravel)
     return {**body, "message": messages} if messages else body
+
+
+# The legacy error catalogue's rate-limit reply, word for word (stablediffusionapi.com/docs, errors).
+LEGACY_RATE_LIMIT: Body = {
+    "status": "error",
+    "messege": "Rate limit exceeded",
+    "tips": "you are sending same request multiple times, spam filter is enabled, please wait for 30 seconds "
+    "and try again",
+}
+
+
+def _legacy_rate_limit(_: Operation, __: Outcome, body: Body) -> Body:
+    return dict(LEGACY_RATE_LIMIT)
 
 
 def _eta_float(operation: Operation, outcome: Outcome, body: Body) -> Body:
@@ -69,13 +80,18 @@ def _create(example: str) -> Callable[[Operation, str], bool]:
 QUIRKS: Sequence[Quirk] = (
     Quirk(
         "messege_typo",
-        "`messege` instead of `message` in rate-limit errors and fetch-processing replies "
-        "(the legacy error catalogue; a live client's model of the fetch reply).",
+        "`messege` instead of `message` in fetch-processing replies (a live client's model of the fetch reply).",
         True,
-        lambda operation, example: (
-            example == "error_rate_limit" or (operation.kind == "fetch" and example == "processing")
-        ),
+        lambda operation, example: operation.kind == "fetch" and example == "processing",
         _rename_message,
+    ),
+    Quirk(
+        "legacy_rate_limit",
+        'The rate-limit reply is the legacy catalogue\'s: {"messege": "Rate limit exceeded", "tips": ...} '
+        "instead of the 2026 page's message with retry_after.",
+        True,
+        _is("error_rate_limit"),
+        _legacy_rate_limit,
     ),
     Quirk(
         "processing_output_string",
@@ -86,9 +102,12 @@ QUIRKS: Sequence[Quirk] = (
     ),
     Quirk(
         "proxy_links_empty_string",
-        'A processing reply carries `proxy_links: ""` (the vendor\'s other image-editing examples).',
+        'A magic_mix processing reply carries `proxy_links: ""` (the vendor\'s other image-editing examples; '
+        "the img_mixer captures have no proxy_links at all).",
         True,
-        _create("processing"),
+        lambda operation, example: (
+            operation.kind == "create" and operation.product != "img_mixer" and example == "processing"
+        ),
         _proxy_links_string,
     ),
     Quirk(

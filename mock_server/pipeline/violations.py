@@ -28,7 +28,13 @@ _TYPE_WORDS = {
 class Violation:
     path: tuple[str | int, ...]  # where in the body; () is the body itself
     keyword: str  # the broken constraint: "maximum", "required", "api_key", "malformed", a rule id...
-    message: str
+    message: str  # the sentence and the value received, for people reading a log
+    sentence: str = ""  # Laravel's own words alone ("The steps must not be greater than 50."), if any
+
+    @property
+    def laravel(self) -> str:
+        """What the vendor's Laravel validator says: the bare sentence, else the message."""
+        return self.sentence or self.message
 
     @property
     def field(self) -> str:
@@ -84,6 +90,10 @@ def _sentence(keyword: str, kind: Any, path: tuple[str | int, ...], fallback: st
     return f"The {label or 'body'} is invalid: {fallback}"
 
 
+def _empty_where_required(keyword: str, kind: Any, instance: Any) -> bool:
+    return keyword in {"minLength", "minItems"} and kind.limit == 1 and instance in ("", [])
+
+
 def from_schema_errors(errors: Iterable[Any]) -> list[Violation]:
     """Violations from jsonschema_rs validation errors, one per error, in the validator's order."""
     found: list[Violation] = []
@@ -93,9 +103,14 @@ def from_schema_errors(errors: Iterable[Any]) -> list[Violation]:
         path = tuple(error.instance_path)
         if keyword == "required":
             path = (*path, kind.property)
-            found.append(Violation(path, keyword, f"The {_label(path)} field is required."))
+            required = f"The {_label(path)} field is required."
+            found.append(Violation(path, keyword, required, required))
             continue
-        sentence = _sentence(keyword, kind, path, str(error.message))
+        if _empty_where_required(keyword, kind, error.instance):
+            # Laravel's `required` rule fails on "" and [] before any length rule is looked at.
+            sentence = f"The {_label(path)} field is required"
+        else:
+            sentence = _sentence(keyword, kind, path, str(error.message))
         received = f"{'.'.join(map(str, path))}={describe_value(error.instance)}" if path else "the body"
-        found.append(Violation(path, keyword, f"{sentence} (received {received})."))
+        found.append(Violation(path, keyword, f"{sentence} (received {received}).", f"{sentence}."))
     return found

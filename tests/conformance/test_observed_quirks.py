@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 import pytest
 
 from mock_server.app import create_app
@@ -18,6 +21,11 @@ EXPECTED = {
         ("img_mixer", "fetch_v6"),
         "fetch_v6 reply.messege: processing branch declares the property",
     ),
+    "legacy_rate_limit": (  # a rules file answers the page example with the rate-limit reply
+        "smoke",
+        ("img_mixer",),
+        "img_mixer reply.messege: error branch declares the property",
+    ),
     "processing_output_string": (
         "stateful",
         ("img_mixer", "fetch_v6"),
@@ -25,8 +33,8 @@ EXPECTED = {
     ),
     "proxy_links_empty_string": (
         "stateful",
-        ("img_mixer", "fetch_v6"),
-        "img_mixer reply.proxy_links: processing branch type array",
+        ("magic_mix_enterprise", "fetch_enterprise"),
+        "magic_mix_enterprise reply.proxy_links: processing branch type array",
     ),
     "laravel_validation_object": (
         "ranges",
@@ -52,9 +60,18 @@ def test_every_quirk_the_mock_knows_has_an_expected_finding() -> None:
 
 
 @pytest.mark.parametrize("quirk", sorted(EXPECTED))
-def test_quirk_is_reported(quirk: str) -> None:
+def test_quirk_is_reported(quirk: str, tmp_path: Path) -> None:
     tier, operations, expected = EXPECTED[quirk]
-    with running_server(create_app(mock_settings(profile="observed", quirks=(quirk,)))) as url:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("rules: [{operation: img_mixer, when: {steps: 41}, then: {example: error_rate_limit}}]")
+    settings = mock_settings(profile="observed", quirks=(quirk,))
+    if quirk == "legacy_rate_limit":  # the audit never provokes the queue limit itself
+        settings = replace(settings, rules_file=str(rules))
+    with running_server(create_app(settings)) as url:
         result = audit(url, tiers=(tier,), operations=operations)
     keys = [finding.key for finding in result.findings]
-    assert keys == [expected]
+    if quirk == "legacy_rate_limit":
+        assert expected in keys
+        assert "img_mixer reply.tips: error branch declares the property" in keys
+    else:
+        assert keys == [expected]

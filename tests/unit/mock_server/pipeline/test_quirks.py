@@ -36,7 +36,11 @@ def _replies(mock_client: ClientFactory, **settings: object) -> dict[str, bytes]
 
 
 EVIDENCE = {
-    "messege_typo": ("rate_limit", b'"messege":"Rate limit exceeded'),
+    "messege_typo": ("fetch_processing", b'"messege":"try again later."'),
+    "legacy_rate_limit": (
+        "rate_limit",
+        b'"messege":"Rate limit exceeded","tips":"you are sending same request',
+    ),
     "processing_output_string": ("processing", b'"output":""'),
     "proxy_links_empty_string": ("processing", b'"proxy_links":""'),
     "laravel_validation_object": ("validation", b'"message":{"prompt":["The prompt field is required."]}'),
@@ -67,8 +71,47 @@ def test_observed_profile_applies_every_quirk(mock_client: ClientFactory) -> Non
         assert evidence in replies[kind], name
 
 
-def test_fetch_processing_uses_messege_when_observed(mock_client: ClientFactory) -> None:
-    assert b'"messege":"try again later."' in _replies(mock_client, profile="observed")["fetch_processing"]
+def test_observed_rate_limit_is_the_legacy_reply_word_for_word(mock_client: ClientFactory) -> None:
+    with mock_client(strict=False, profile="observed") as client:
+        reply = client.post(
+            CREATE_PATHS["img_mixer"],
+            json=valid_body("img_mixer"),
+            headers={"Prefer": "example=error_rate_limit"},
+        ).json()
+    assert reply == {
+        "status": "error",
+        "messege": "Rate limit exceeded",
+        "tips": "you are sending same request multiple times, spam filter is enabled, please wait for 30 "
+        "seconds and try again",
+    }
+
+
+def test_observed_img_mixer_processing_has_no_proxy_links(mock_client: ClientFactory) -> None:
+    with mock_client(strict=False, profile="observed") as client:
+        reply = client.post(
+            CREATE_PATHS["img_mixer"], json=valid_body("img_mixer"), headers={"Prefer": "scenario=processing"}
+        ).json()
+    assert reply["status"] == "processing"
+    assert "proxy_links" not in reply
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"prompt": ""}, {"prompt": ["The prompt field is required."]}),
+        ({"init_image": []}, {"init_image": ["The init image field is required."]}),
+        ({"steps": 99}, {"steps": ["The steps must not be greater than 50."]}),
+        ({"width": "wide"}, {"width": ["The width must be an integer."]}),
+    ],
+    ids=["empty-prompt", "no-init-images", "steps-too-big", "width-not-a-number"],
+)
+def test_observed_validation_errors_are_laravels_words(
+    mock_client: ClientFactory, change: dict[str, object], expected: dict[str, list[str]]
+) -> None:
+    with mock_client(strict=False, profile="observed") as client:
+        reply = client.post(CREATE_PATHS["img_mixer"], json={**valid_body("img_mixer"), **change}).json()
+    assert reply["status"] == "error"
+    assert reply["message"] == expected
 
 
 def test_unknown_quirk_is_refused() -> None:
