@@ -8,15 +8,15 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from starlette.testclient import TestClient
 
 from mock_server.access_log import ACCESS_LOG
 from mock_server.app import create_app
 from mock_server.engines.base import Engine
 from mock_server.settings import Settings
 from mock_server.state.clock import Clock, ManualClock
+from mock_server.tooling.testing import InProcessClient, in_process
 
-ClientFactory = Callable[..., AbstractContextManager[TestClient]]
+ClientFactory = Callable[..., AbstractContextManager[InProcessClient]]
 
 
 @pytest.fixture(autouse=True)
@@ -44,9 +44,9 @@ def mock_client(strict_settings: Settings, clock: ManualClock) -> ClientFactory:
     @contextmanager
     def make(
         *, engine: Engine | None = None, clock_: Clock | None = None, **overrides: Any
-    ) -> Iterator[TestClient]:
+    ) -> Iterator[InProcessClient]:
         app = create_app(replace(strict_settings, **overrides), engine=engine, clock=clock_ or clock)
-        with TestClient(app, base_url="http://mock.test") as client:
+        with in_process(app, base_url="http://mock.test") as client:
             yield client
 
     return make

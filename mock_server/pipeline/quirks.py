@@ -43,7 +43,9 @@ def _proxy_links_string(_: Operation, __: Outcome, body: Body) -> Body:
 def _laravel_object(_: Operation, outcome: Outcome, body: Body) -> Body:
     messages: dict[str, list[str]] = {}
     for violation in outcome.violations:
-        messages.setdefault(str(violation.path[0]) if violation.path else "body", []).append(violation.laravel)
+        messages.setdefault(str(violation.path[0]) if violation.path else "body", []).append(
+            violation.laravel
+        )
     return {**body, "message": messages} if messages else body
 
 
@@ -80,7 +82,7 @@ def _create(example: str) -> Callable[[Operation, str], bool]:
 QUIRKS: Sequence[Quirk] = (
     Quirk(
         "messege_typo",
-        "`messege` instead of `message` in fetch-processing replies (a live client's model of the fetch reply).",
+        "`messege` instead of `message` in fetch-processing replies (a live client's model of that reply).",
         True,
         lambda operation, example: operation.kind == "fetch" and example == "processing",
         _rename_message,

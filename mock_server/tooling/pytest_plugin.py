@@ -8,7 +8,8 @@ def test_my_client_sends_41_steps(mixmock):
 ```
 `mixmock_server` (session) serves the mock on a free loopback port in a background thread; `mixmock`
 (per test) resets the journal, deliveries and defaults first. Override `mixmock_settings` to configure.
-`mixmock_asgi` is the same API in-process: `mixmock_asgi.client` is a Starlette TestClient, no socket.
+`mixmock_asgi` is the same API in-process: `mixmock_asgi.client` is an `httpx.Client` bound to the app
+(no socket, no Starlette TestClient, so it adds no warning to a suite run with `-W error`).
 """
 
 from __future__ import annotations
@@ -23,8 +24,6 @@ import httpx
 import pytest
 
 if TYPE_CHECKING:
-    from starlette.testclient import TestClient
-
     from mock_server.settings import Settings
 
 __all__ = ["Mixmock", "mixmock", "mixmock_asgi", "mixmock_server", "mixmock_settings"]
@@ -35,7 +34,7 @@ ADMIN = "/_mixmock"
 class Mixmock:
     """A running mock: its base URL, the journal to assert on, and scenario controls."""
 
-    def __init__(self, base_url: str, client: httpx.Client | TestClient) -> None:
+    def __init__(self, base_url: str, client: httpx.Client) -> None:
         self.base_url = base_url.rstrip("/")
         self.client = client
 
@@ -121,10 +120,9 @@ def mixmock_asgi(mixmock_settings: Settings, tmp_path: Path) -> Iterator[Mixmock
     """A fresh mock in-process (no socket): `mixmock_asgi.client` sends requests straight to the app."""
     from dataclasses import replace
 
-    from starlette.testclient import TestClient
-
     from mock_server.app import create_app
+    from mock_server.tooling.testing import in_process
 
     settings = replace(mixmock_settings, store=str(tmp_path / "jobs.sqlite3"))
-    with TestClient(create_app(settings), base_url="http://mixmock.test") as client:
+    with in_process(create_app(settings), base_url="http://mixmock.test") as client:
         yield Mixmock("http://mixmock.test", client)

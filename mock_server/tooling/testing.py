@@ -1,26 +1,33 @@
-"""Helpers for test suites: a real mock server on a free loopback port, stopped on exit.
+"""Helpers for test suites: the mock on a free loopback port, or in-process; stopped on exit.
 
 with running_server(Settings(store=":memory:")) as base_url:
     httpx.post(f"{base_url}/api/v6/image_editing/img_mixer", json={...})
+
+with in_process(create_app(Settings(store=":memory:"))) as client:   # an httpx.Client, no socket
+    client.post("/api/v6/image_editing/img_mixer", json={...})
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
+import httpx
 import uvicorn
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Message
 
 from mock_server.app import create_app
 from mock_server.settings import Settings
 
-__all__ = ["free_port", "running_server", "stop_process"]
+__all__ = ["InProcessClient", "free_port", "in_process", "running_server", "stop_process"]
+
+T = TypeVar("T")
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -69,3 +76,84 @@ def stop_process(process: subprocess.Popen[Any], grace_s: float = 15.0) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+class _LoopTransport(httpx.BaseTransport):
+    """A synchronous transport that hands each request to an ASGI app on an event loop in another thread."""
+
+    def __init__(self, app: ASGIApp, loop: asyncio.AbstractEventLoop) -> None:
+        self._inner = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+        self._loop = loop
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        request.read()
+
+        async def call() -> httpx.Response:
+            response = await self._inner.handle_async_request(request)
+            content = await response.aread()
+            return httpx.Response(response.status_code, headers=response.headers, content=content)
+
+        return asyncio.run_coroutine_threadsafe(call(), self._loop).result()
+
+
+async def _lifespan(app: ASGIApp, started: asyncio.Future[None], stop: asyncio.Event) -> None:
+    """Run the app's lifespan: startup, wait for `stop`, shutdown (the ASGI lifespan protocol)."""
+    inbox: asyncio.Queue[Message] = asyncio.Queue()
+    await inbox.put({"type": "lifespan.startup"})
+
+    async def send(message: Message) -> None:
+        if started.done():
+            return
+        if message["type"] == "lifespan.startup.complete":
+            started.set_result(None)
+        elif message["type"] == "lifespan.startup.failed":
+            started.set_exception(RuntimeError(f"the app failed to start: {message.get('message', '')}"))
+
+    async def stopper() -> None:
+        await stop.wait()
+        await inbox.put({"type": "lifespan.shutdown"})
+
+    stopping = asyncio.create_task(stopper())
+    try:
+        await app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, inbox.get, send)
+    finally:
+        stopping.cancel()
+
+
+class InProcessClient(httpx.Client):
+    """An httpx.Client bound to an app in this process; `call` runs a function on the app's event loop."""
+
+    def __init__(self, app: ASGIApp, loop: asyncio.AbstractEventLoop, base_url: str) -> None:
+        super().__init__(transport=_LoopTransport(app, loop), base_url=base_url)
+        self._loop = loop
+
+    def call(self, function: Callable[[], T]) -> T:
+        """`function()` run on the app's loop (to touch an asyncio object the app owns), its result."""
+
+        async def run() -> T:
+            return function()
+
+        return asyncio.run_coroutine_threadsafe(run(), self._loop).result()
+
+
+@contextlib.contextmanager
+def in_process(app: ASGIApp, base_url: str = "http://mixmock.test") -> Iterator[InProcessClient]:
+    """An `httpx.Client` whose requests go straight to `app`, with its lifespan run (no socket, no thread
+    per request): the app's background tasks run on one event loop in a helper thread, as under uvicorn."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="mixmock-in-process", daemon=True)
+    thread.start()
+    stop = asyncio.Event()
+    started: asyncio.Future[None] = loop.create_future()
+    lifespan = asyncio.run_coroutine_threadsafe(_lifespan(app, started, stop), loop)
+    try:
+        asyncio.run_coroutine_threadsafe(asyncio.wait_for(asyncio.shield(started), 30), loop).result()
+        with InProcessClient(app, loop, base_url) as client:
+            yield client
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        with contextlib.suppress(Exception):
+            lifespan.result(timeout=30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        loop.close()

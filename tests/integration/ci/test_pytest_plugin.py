@@ -74,9 +74,13 @@ def plugin_option() -> list[str]:
     return [] if "mixmock" in names else ["-p", "mock_server.tooling.pytest_plugin"]
 
 
-def run_suite(folder: Path, source: str) -> subprocess.CompletedProcess[str]:
+def run_suite(folder: Path, source: str, *options: str) -> subprocess.CompletedProcess[str]:
     (folder / "test_client.py").write_text(source, encoding="utf-8")
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *plugin_option(), str(folder)]
+    command = [
+        *(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *options),
+        *plugin_option(),
+        str(folder),
+    ]
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3])}
     return subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, timeout=150)
 
@@ -93,3 +97,28 @@ def test_the_fixtures_reset_filter_and_run_in_process(tmp_path: Path) -> None:
     result = run_suite(tmp_path, CLIENT_SUITE)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "5 passed" in result.stdout
+
+
+STRICT_SUITE = textwrap.dedent(
+    """
+    import sys
+
+    sys.modules["httpx2"] = None  # as where only httpx is installed: Starlette's TestClient would warn
+
+
+    def test_in_process_fixture_under_warnings_as_errors(mixmock_asgi):
+        reply = mixmock_asgi.client.post(
+            "/api/v6/image_editing/img_mixer",
+            json={"key": "k", "prompt": "rose man", "init_image": ["https://img.example/a.png"]},
+        )
+        assert reply.json()["status"] == "success"
+        assert mixmock_asgi.requests(operation="img_mixer")[0]["job_id"] == reply.json()["id"]
+    """
+)
+
+
+def test_the_in_process_fixture_adds_no_warning(tmp_path: Path) -> None:
+    (tmp_path / "conftest.py").write_text("", encoding="utf-8")
+    result = run_suite(tmp_path, STRICT_SUITE, "-W", "error")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout

@@ -67,7 +67,7 @@ def test_eager_engine_past_threshold_answers_processing_then_fetch_succeeds(
     with mock_client(engine=engine, queue_threshold_s=0.05) as client:
         queued = client.post(IMG, json=valid_body("img_mixer")).json()
         still = client.post(queued["fetch_result"], json={"key": "k"}).json()
-        client.portal.call(engine.release.set)  # type: ignore[union-attr]
+        client.call(engine.release.set)
         for _ in range(100):
             done = client.post(queued["fetch_result"], json={"key": "k"}).json()
             if done["status"] == "success":
@@ -131,7 +131,7 @@ def test_eager_processing_meta_leaves_an_open_size_out_until_the_job_is_done(
     engine = InitImageSizedEngine(delay=1.0)
     with mock_client(engine=engine, queue_threshold_s=0.05) as client:
         queued = client.post(IMG, json=without(valid_body("img_mixer"), "width", "height")).json()
-        client.portal.call(engine.release.set)  # type: ignore[union-attr]
+        client.call(engine.release.set)
         for _ in range(100):
             if client.post(queued["fetch_result"], json={"key": "k"}).json()["status"] == "success":
                 break
