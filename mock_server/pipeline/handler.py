@@ -95,10 +95,7 @@ def _why(outcome: Outcome, preferences: Preferences, operation: Operation) -> st
 
 
 async def _stages(runtime: Runtime, request: Request, trace: _Trace) -> Response:
-    try:
-        prefer = parse_prefer(request.headers.getlist("prefer"))  # 0: a bad Prefer value fails before routing
-    except PreferenceError as error:
-        raise _bad_preference(error) from None
+    prefer = parse_prefer(request.headers.getlist("prefer"))  # 0: a bad Prefer value fails before routing
     routed = route(runtime.routes, request.method, _path(request))  # 1
     operation = routed.operation
     preferences, policy, plan = _choice(runtime, prefer, operation)
@@ -115,10 +112,7 @@ async def _stages(runtime: Runtime, request: Request, trace: _Trace) -> Response
         trace.why = f"queue limit: {runtime.settings.queue_limit} jobs pending for this key"
     else:
         draw = runtime.rng.random()
-        try:
-            outcome = negotiate(operation, intake.body, violations, preferences, policy, draw)  # 3
-        except PreferenceError as error:
-            raise _bad_preference(error) from None
+        outcome = negotiate(operation, intake.body, violations, preferences, policy, draw)  # 3
         trace.why = _why(outcome, preferences, operation)
     draft = await generate(runtime, operation, intake, outcome)  # 4
     _note(trace, draft)
@@ -128,10 +122,6 @@ async def _stages(runtime: Runtime, request: Request, trace: _Trace) -> Response
     return render(
         operation, outcome, draft, self_violations, strict=runtime.settings.strict, quirks=runtime.quirks
     )  # 6
-
-
-def _bad_preference(error: PreferenceError) -> Problem:
-    return Problem(400, "bad-preference", "Bad preference", str(error))
 
 
 def _note(trace: _Trace, draft: ResponseDraft) -> None:
@@ -162,19 +152,24 @@ def _record(runtime: Runtime, request: Request, trace: _Trace, response: Respons
         log.exception("could not journal %s %s", request.method, _path(request))
 
 
+def _problem(trace: _Trace, problem: Problem) -> Response:
+    trace.why = f"problem: {problem.slug}"
+    return problem_response(problem)
+
+
 async def handle(runtime: Runtime, request: Request) -> Response:
     trace = _Trace(FaultPlan())
     try:
         response = await _stages(runtime, request, trace)
+    except PreferenceError as error:  # a Prefer value the mock cannot use: the client's problem
+        response = _problem(trace, Problem(400, "bad-preference", "Bad preference", str(error)))
     except Problem as problem:
-        trace.why = f"problem: {problem.slug}"
-        response = problem_response(problem)
+        response = _problem(trace, problem)
     except Exception as error:  # a bug in the mock: say so as a problem, never as a vendor reply
         log.exception("internal error on %s %s", request.method, _path(request))
+        detail = f"{type(error).__name__}: {error}"
+        response = _problem(trace, Problem(500, "internal", "Internal mock error", detail))
         trace.why = f"problem: internal ({type(error).__name__})"
-        response = problem_response(
-            Problem(500, "internal", "Internal mock error", f"{type(error).__name__}: {error}")
-        )
     _record(runtime, request, trace, response)
     if trace.plan.latency_s > 0:
         await asyncio.sleep(trace.plan.latency_s)
