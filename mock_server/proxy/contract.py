@@ -49,6 +49,10 @@ def reply_violations(operation: Operation, status: int, content_type: str, conte
         return [Violation((), "malformed", f"the reply is not a JSON object: {problem}")]
     if not isinstance(body, dict):
         return [Violation((), "type", f"the reply is a JSON {type(body).__name__}, not an object")]
+    branches = operation.branches.get(status, {})
+    if branches and str(body.get("status")) not in branches:
+        allowed = "|".join(branches)
+        return [Violation(("status",), "enum", f"status {body.get('status')!r} is none of {allowed}")]
     return [
         *validate_response(operation, ResponseDraft(status, body, example="")),
         *undeclared(operation, body),

@@ -84,7 +84,7 @@ def _iso(moment: float) -> str:
 
 def har_entry(exchange: Exchange, redactor: Redactor) -> dict[str, Any]:
     """A HAR 1.2 entry of an exchange, redacted: the only way an exchange reaches a recording."""
-    url = redactor.text(exchange.url)
+    url = redactor.url(exchange.url)
     request: dict[str, Any] = {
         "method": exchange.method,
         "url": url,
@@ -117,7 +117,7 @@ def har_entry(exchange: Exchange, redactor: Redactor) -> dict[str, Any]:
             "cookies": [],
             "headers": _headers(exchange.reply_headers, redactor),
             "content": _content(exchange.reply_body, exchange.reply_json, reply_type, redactor),
-            "redirectURL": redactor.text(_header(exchange.reply_headers, "location")),
+            "redirectURL": redactor.url(_header(exchange.reply_headers, "location")),
             "headersSize": -1,
             "bodySize": len(exchange.reply_body),
         },

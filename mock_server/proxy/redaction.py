@@ -24,6 +24,7 @@ __all__ = ["AUTH_HEADERS", "REDACTED", "Redactor"]
 AUTH_HEADERS = frozenset(
     {"authorization", "proxy-authorization", "key", "x-api-key", "api-key", "cookie", "set-cookie"}
 )
+_URL_REDACTED = quote(REDACTED, safe="")
 _SHORT = 8
 _REMEMBERED = 256  # secrets of recent exchanges, scrubbed from every later one too
 
@@ -79,6 +80,11 @@ class Redactor:
     def text(self, value: str) -> str:
         pattern = self._compiled()
         return pattern.sub(REDACTED, value) if pattern is not None else value
+
+    def url(self, value: str) -> str:
+        """A URL scrubbed with the marker percent-encoded, so that it stays a valid URL."""
+        pattern = self._compiled()
+        return pattern.sub(_URL_REDACTED, value) if pattern is not None else value
 
     def json(self, value: Any) -> Any:
         """A copy of a JSON value with redacted fields replaced and every string scrubbed."""
