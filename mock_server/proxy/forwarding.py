@@ -70,7 +70,8 @@ def relayed(
     response = Response(content, status_code=status, media_type=content_type.split(";")[0].strip() or None)
     response.raw_headers = [(name, value) for name, value in response.raw_headers if name != b"content-type"]
     response.raw_headers.extend(
-        (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in [*kept, *extra.items()]
+        (name.lower().encode("latin-1", "replace"), value.encode("latin-1", "replace"))
+        for name, value in [*kept, *extra.items()]
     )
     return response
 
@@ -167,7 +168,7 @@ class Forwarder:
         return Upstream(
             status=reply.status_code,
             reason=reply.reason_phrase,
-            headers=[(name, value) for name, value in reply.headers.multi_items()],
+            headers=[(name.decode("latin-1"), value.decode("latin-1")) for name, value in reply.headers.raw],
             content=body,
             started_at=started_at,
             wait_s=waited,

@@ -10,22 +10,21 @@ and a report a person reads (`learn.md`) next to the same facts as JSON (`learn.
 
 from __future__ import annotations
 
-import dataclasses
-import json
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mock_server.pipeline.quirks import QUIRKS, Quirk
 from mock_server.pipeline.violations import describe_value
 from mock_server.proxy.contract import operation_named, webhook_validator
+from mock_server.proxy.report import Difference, LearnReport, QuirkEvidence
 from mock_server.replay.recording import Recorded, Recording, load_recording
 from openapi.operations import Operation
 from openapi.vocabulary import not_found_message
 
-__all__ = ["DETECTORS", "LearnReport", "Observation", "learn_report", "observe", "write_report"]
+__all__ = ["DETECTORS", "Observation", "example_of", "gaps", "learn_report", "observe"]
 
 Body = Mapping[str, Any]
 
@@ -177,51 +176,6 @@ def gaps(observation: Observation) -> list[_Gap]:
     return found
 
 
-@dataclass
-class QuirkEvidence:
-    name: str
-    description: str
-    verdict: str  # "seen" | "seen elsewhere" | "not seen" | "no evidence"
-    seen_in_scope: int = 0
-    in_scope: int = 0  # bodies the observed profile applies it to
-    seen_elsewhere: int = 0
-    examples: list[str] = dataclasses.field(default_factory=list)
-
-
-@dataclass
-class Difference:
-    """A difference with the documented contract that no quirk explains, counted over the recording."""
-
-    operation: str
-    where: str
-    status: str
-    field: str
-    keyword: str
-    message: str
-    count: int = 0
-    out_of: int = 0
-    examples: list[str] = dataclasses.field(default_factory=list)
-    values: list[str] = dataclasses.field(default_factory=list)
-
-
-@dataclass
-class LearnReport:
-    sources: list[str]
-    counts: dict[str, int]
-    quirks: list[QuirkEvidence]
-    differences: list[Difference]
-
-    @property
-    def suggested(self) -> list[str]:
-        return [quirk.name for quirk in self.quirks if quirk.verdict in {"seen", "seen elsewhere"}]
-
-    def as_json(self) -> dict[str, Any]:
-        return {**asdict(self), "suggested_quirks": self.suggested}
-
-    def as_text(self) -> str:
-        return _render(self)
-
-
 def _scope(quirk: Quirk, observation: Observation) -> bool:
     """Whether the observed profile applies the quirk to this body (the mock never alters webhooks)."""
     return observation.where == "reply" and quirk.applies(observation.operation, observation.example)
@@ -286,64 +240,3 @@ def learn_report(recording: Recording | str | Path) -> LearnReport:
         [_evidence(quirk, observations) for quirk in QUIRKS],
         _differences(observations),
     )
-
-
-_VERDICTS = {
-    "seen": "seen",
-    "seen elsewhere": "seen, but not where the profile applies it",
-    "not seen": "not seen where the profile applies it",
-    "no evidence": "no evidence (nothing recorded where it could show)",
-}
-
-
-def _render(report: LearnReport) -> str:
-    counts = ", ".join(f"{count} {kind}" for kind, count in sorted(report.counts.items()))
-    lines = [
-        "# What the vendor showed",
-        "",
-        f"From {', '.join(report.sources) or 'no recording'}: {counts or 'nothing'}.",
-        "",
-        "## The observed profile's quirks",
-        "",
-        "| quirk | verdict | where the profile applies it | elsewhere | for example |",
-        "|---|---|---|---|---|",
-    ]
-    for quirk in report.quirks:
-        lines.append(
-            f"| `{quirk.name}` | {_VERDICTS[quirk.verdict]} | {quirk.seen_in_scope} of {quirk.in_scope} "
-            f"| {quirk.seen_elsewhere} | {'; '.join(quirk.examples)} |"
-        )
-    lines += ["", "## Differences no quirk explains", ""]
-    if not report.differences:
-        lines.append("None: every other field is as documented.")
-    by_operation: defaultdict[str, list[Difference]] = defaultdict(list)
-    for difference in report.differences:
-        by_operation[difference.operation].append(difference)
-    for operation, differences in by_operation.items():
-        lines.append(f"### {operation}")
-        for d in differences:
-            values = f"; got {', '.join(d.values)}" if d.values else ""
-            lines.append(
-                f"- {d.status} {d.where}, `{d.field}` ({d.keyword}): {d.message}{values} "
-                f"- {d.count} of {d.out_of} ({', '.join(d.examples)})"
-            )
-    flags = " ".join(f"--quirk {name}" for name in report.suggested)
-    lines += ["", "## Suggested quirk list", ""]
-    lines.append(
-        f"    mixmock serve --profile observed {flags}" if flags else "None of the known quirks was seen."
-    )
-    unsure = [quirk.name for quirk in report.quirks if quirk.verdict == "no evidence"]
-    if unsure:
-        lines.append(
-            f"\nNo evidence either way for {', '.join(unsure)}: record a reply where each could show."
-        )
-    return "\n".join(lines) + "\n"
-
-
-def write_report(report: LearnReport, directory: str | Path) -> tuple[Path, Path]:
-    """`learn.md` and `learn.json` in `directory`."""
-    folder = Path(directory)
-    text, data = folder / "learn.md", folder / "learn.json"
-    text.write_text(report.as_text(), encoding="utf-8")
-    data.write_text(json.dumps(report.as_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return text, data

@@ -1,62 +1,84 @@
-"""The proxy as the vendor's webhook receiver: the client's webhook URL swapped for the proxy's.
-
-With `--webhooks record` or `relay`, a create request's `webhook` is replaced by
-`<proxy origin>/_mixmock/proxy/webhooks/<token>`; the token names the client's URL and the operation
-(in memory only, the last `limit` of them). The payload that arrives is checked against the spec's
-`webhooks:` branch and recorded; `relay` then forwards it to the client's URL, if the allow-list lets it.
-"""
+"""The proxy as the vendor's webhook receiver: the payload checked against the spec's `webhooks:` branch
+its `status` names, recorded, and with `--webhooks relay` forwarded to the client's own URL (only on a
+`--webhook-allow-host`). The vendor gets the client's answer when relayed, else `200 {}`."""
 
 from __future__ import annotations
 
-import json
-import secrets
-import time
-from collections import OrderedDict
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+import logging
 
-from mock_server.proxy.urls import PROXY_PREFIX
-from openapi.operations import Operation
+from starlette.requests import Request
+from starlette.responses import Response
 
-__all__ = ["WEBHOOKS_PATH", "Hook", "Hooks"]
+from mock_server.pipeline.intake import parse_body
+from mock_server.pipeline.rendering import header_text
+from mock_server.pipeline.violations import Violation
+from mock_server.problems import Problem
+from mock_server.proxy.context import ProxyContext, fill, job_of, violation_headers
+from mock_server.proxy.contract import webhook_violations
+from mock_server.proxy.forwarding import UpstreamError, relayed
+from mock_server.proxy.har import Exchange
+from mock_server.proxy.hooks import WEBHOOKS_PATH
 
-WEBHOOKS_PATH = PROXY_PREFIX + "/webhooks"
+__all__ = ["WEBHOOKS_PATH", "receive_webhook"]
 
-
-@dataclass(frozen=True)
-class Hook:
-    client_url: str  # where the client asked the vendor to send the webhook
-    operation: Operation  # the create operation, whose `webhooks:` branches the payload must match
-    origin: str  # the proxy origin the client used: recorded file URLs in the payload point there
-    created_at: float
+log = logging.getLogger("mixmock.proxy")
 
 
-class Hooks:
-    """Tokens for webhook URLs handed to the vendor; bounded, the oldest forgotten first."""
-
-    def __init__(self, limit: int = 10_000, clock: Callable[[], float] = time.time) -> None:
-        self._limit = limit
-        self._clock = clock
-        self._hooks: OrderedDict[str, Hook] = OrderedDict()
-
-    def add(self, client_url: str, operation: Operation, origin: str) -> str:
-        token = secrets.token_urlsafe(18)
-        self._hooks[token] = Hook(client_url, operation, origin, self._clock())
-        while len(self._hooks) > self._limit:
-            self._hooks.popitem(last=False)
-        return token
-
-    def get(self, token: str) -> Hook | None:
-        return self._hooks.get(token)
-
-    def rewrite(self, operation: Operation, body: Any, raw: bytes, origin: str) -> tuple[bytes, str | None]:
-        """The body to forward (the webhook swapped for the proxy's receiver) and the token, if any."""
-        if operation.kind != "create" or not isinstance(body, dict):
-            return raw, None
-        url = body.get("webhook")
-        if not isinstance(url, str) or not url.strip():
-            return raw, None
-        token = self.add(url, operation, origin)
-        swapped = {**body, "webhook": f"{origin}{WEBHOOKS_PATH}/{token}"}
-        return json.dumps(swapped, ensure_ascii=False).encode("utf-8"), token
+async def receive_webhook(context: ProxyContext, request: Request, token: str) -> Response:
+    hook = context.hooks.get(token)
+    if hook is None:
+        raise Problem(404, "no-webhook", "No such webhook", "this webhook token was never handed out")
+    if request.method != "POST":
+        raise Problem(405, "method-not-allowed", "Method not allowed", "webhooks are POSTed")
+    raw, too_big = await context.body(request)
+    content_type = request.headers.get("content-type", "")
+    payload, problem = (None, too_big) if too_big else parse_body(content_type, raw, context.request_limits)
+    operation = hook.operation
+    violations = (
+        [Violation((), "malformed", problem)]
+        if problem is not None
+        else webhook_violations(operation, payload)
+    )
+    if violations:
+        log.warning("%s webhook breaks the spec: %s", operation.operation_id, header_text(violations))
+    exchange = Exchange(
+        context.clock(),
+        "POST",
+        hook.client_url,
+        request.headers.items(),
+        raw,
+        200,
+        "OK",
+        [("content-type", "application/json")],
+        b"{}",
+        request_json=payload,
+    )
+    exchange.notes = {
+        "kind": "webhook",
+        "spec": operation.spec,
+        "operation": operation.operation_id,
+        "job_id": job_of(payload.get("id")) if isinstance(payload, dict) else None,
+        "request_violations": [violation.as_header_item() for violation in violations],
+        "answered_by": "proxy",
+    }
+    headers = violation_headers(violations, [])
+    if context.settings.webhooks == "relay" and too_big is None:
+        content = context.through_proxy(raw, payload, hook.origin)
+        try:
+            upstream = await context.send(
+                "webhook",
+                "POST",
+                hook.client_url,
+                [("content-type", content_type)],
+                content,
+                context.settings.max_reply_bytes,
+            )
+        except UpstreamError as error:
+            log.warning("webhook for %s not relayed: %s", operation.operation_id, error)
+            exchange.notes["error"] = str(error)
+        else:
+            exchange.notes["answered_by"] = "client"
+            await context.finish(fill(exchange, upstream))
+            return relayed(upstream.content, upstream.status, upstream.headers, headers)
+    await context.finish(exchange)
+    return Response(b"{}", media_type="application/json", headers=headers)

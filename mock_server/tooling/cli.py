@@ -153,7 +153,8 @@ def _proxy(args: argparse.Namespace) -> int:
     import uvicorn
 
     from mock_server.proxy.app import Proxy, create_proxy_app
-    from mock_server.proxy.learn import learn_report, write_report
+    from mock_server.proxy.learn import learn_report
+    from mock_server.proxy.report import write_report
 
     settings = load_proxy_settings(_overrides(args, ProxySettings))
     if settings.learn and settings.record is None:

@@ -10,7 +10,8 @@ import pytest
 
 from mock_server.app import create_app
 from mock_server.pipeline.quirks import QUIRKS
-from mock_server.proxy.learn import DETECTORS, learn_report, write_report
+from mock_server.proxy.learn import DETECTORS, learn_report
+from mock_server.proxy.report import write_report
 from mock_server.settings import Settings
 from mock_server.state.clock import ManualClock
 from openapi.operations import load_operations
