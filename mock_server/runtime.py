@@ -149,7 +149,7 @@ def build_runtime(
         faults=FaultInjector(
             FaultConfig(latency, dict(settings.faults), settings.fault_seed, settings.slow_body_s)
         ),
-        replay=open_replay(settings, clock),
+        replay=open_replay(settings, clock, store),
     )
 
 

@@ -84,6 +84,7 @@ def _iso(moment: float) -> str:
 
 def har_entry(exchange: Exchange, redactor: Redactor) -> dict[str, Any]:
     """A HAR 1.2 entry of an exchange, redacted: the only way an exchange reaches a recording."""
+    redactor.learn_url(exchange.url)
     url = redactor.url(exchange.url)
     request: dict[str, Any] = {
         "method": exchange.method,

@@ -14,7 +14,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlsplit
 
 from mock_server.services.journal import REDACTED
 
@@ -49,6 +49,12 @@ class Redactor:
         for item in self._redacted_values(value):
             if isinstance(item, str | int | float) and not isinstance(item, bool):
                 self._remember(str(item))
+
+    def learn_url(self, url: str) -> None:
+        """Remember the values of redacted names in a URL's query (`?key=...`, `?token=...`)."""
+        for name, value in parse_qsl(urlsplit(url).query, keep_blank_values=False):
+            if name in self.fields or name.lower() in self.headers:
+                self._remember(value)
 
     def learn_headers(self, headers: Iterable[tuple[str, str]]) -> None:
         for name, value in headers:

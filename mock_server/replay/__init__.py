@@ -11,12 +11,16 @@ from mock_server.replay.recording import Recording, load_recording
 from mock_server.services.webhooks import WebhookPolicy
 from mock_server.settings import Settings, SettingsError
 from mock_server.state.clock import Clock
+from mock_server.state.jobs import JobStore
 
 __all__ = ["REPLAY_HEADER", "Recording", "Replay", "Replayed", "load_recording", "open_replay"]
 
 
-def open_replay(settings: Settings, clock: Clock) -> Replay | None:
-    """The replay the settings ask for (None without `replay_dir`); SettingsError naming a bad recording."""
+def open_replay(settings: Settings, clock: Clock, jobs: JobStore) -> Replay | None:
+    """The replay the settings ask for (None without `replay_dir`); SettingsError naming a bad recording.
+
+    A job the mock made itself (`jobs`) is answered by the spec, whatever the recording holds under its id.
+    """
     if settings.replay_dir is None:
         return None
     try:
@@ -24,4 +28,8 @@ def open_replay(settings: Settings, clock: Clock) -> Replay | None:
     except ValueError as error:
         raise SettingsError(f"setting 'replay_dir': {error}") from None
     policy = WebhookPolicy(allow_hosts=settings.webhook_allow_hosts)
-    return Replay(recording, settings.replay_speed, clock, policy)
+
+    def spec_knows(job_id: str) -> bool:
+        return job_id.isdigit() and len(job_id) < 19 and jobs.get(int(job_id)) is not None
+
+    return Replay(recording, settings.replay_speed, clock, policy, spec_knows=spec_knows)

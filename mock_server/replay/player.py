@@ -6,6 +6,9 @@
 - The n-th fetch of a replayed job gets the n-th recorded fetch reply, but never sooner than it came
   in the recording (so a client polling faster than the recorded one sees `processing` until the
   recorded success time); once the recorded fetches are used up, the last one repeats.
+- A recorded job polled without a replayed create starts its clock at that fetch, as far back as its
+  first fetch came after its create; unless the mock made a job with that id itself (then the spec
+  answers it).
 - The recorded webhooks go to the webhook URL the replayed create names, at their recorded offset.
 - Output files are served from the recording at the URLs the proxy gave while recording.
 `speed` divides every recorded delay (`inf`: none at all, the recorded order only). The rest (no match,
@@ -80,6 +83,7 @@ class Replay:
         *,
         client: httpx.AsyncClient | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        spec_knows: Callable[[str], bool] = lambda job_id: False,
     ) -> None:
         if not speed > 0:
             raise ValueError(f"replay speed must be more than 0, got {speed!r}")
@@ -89,6 +93,7 @@ class Replay:
         self._webhooks = webhooks
         self._client = client or httpx.AsyncClient(follow_redirects=False, trust_env=False)
         self._sleep = sleep
+        self._spec_knows = spec_knows  # whether the mock itself made a job with this id
         self._uses = _Uses()
         self._sessions: OrderedDict[tuple[str, str], _Session] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -121,7 +126,7 @@ class Replay:
         session = self._sessions.get(job)
         if session is None:
             lifecycle = self.recording.lifecycles.get(job)
-            if lifecycle is None or not lifecycle.fetches:
+            if lifecycle is None or not lifecycle.fetches or self._spec_knows(job[1]):
                 return None
             # Polled without a replayed create: the job's clock starts as far back as its first fetch was.
             offset = self._scaled(lifecycle.fetches[0].started - lifecycle.start)

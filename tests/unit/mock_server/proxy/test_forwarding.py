@@ -37,6 +37,8 @@ def _ok(request: httpx.Request) -> httpx.Response:
         ("download", "https://pub-1.r2.dev/generations/a.png", True),
         ("download", "https://modelslab.com/generations/a.png", True),
         ("download", "https://169.254.169.254/latest/meta-data", False),
+        ("download", "https://modelslab.com@evil.example/a.png", False),
+        ("target", "https://modelslab.com@evil.example/api", False),
         ("webhook", "http://127.0.0.1:9000/hook", True),
         ("webhook", "https://hooks.example/hook", False),
         ("webhook", "https://pub-1.r2.dev/hook", False),

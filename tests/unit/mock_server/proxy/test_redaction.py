@@ -75,3 +75,11 @@ def test_secrets_remembered_are_bounded() -> None:
         redactor.learn_body({"key": f"key-number-{number:04d}"})
     assert redactor.text("key-number-0999") == REDACTED
     assert redactor.text("key-number-0000") == "key-number-0000"  # the oldest is forgotten
+
+
+def test_redacted_names_in_a_query_are_learned_from_the_url() -> None:
+    redactor = Redactor(("token",))
+    redactor.learn_url("http://127.0.0.1:9/hook?token=hook-secret-42&plain=1")
+    assert redactor.url("http://127.0.0.1:9/hook?token=hook-secret-42&plain=1") == (
+        "http://127.0.0.1:9/hook?token=%5Bredacted%5D&plain=1"
+    )

@@ -57,6 +57,20 @@ def test_what_the_recording_lacks_the_spec_answers(mock_client: ClientFactory, r
     assert no_file.status_code == 404
 
 
+def test_a_job_the_mock_made_is_answered_by_the_spec_though_the_recording_has_its_id(
+    mock_client: ClientFactory, tmp_path: Path
+) -> None:
+    tape = Tape()
+    tape.create(0.0, BODY, processing(1))
+    tape.fetch(1.0, 1, fetched("success", 1))
+    with mock_client(replay_dir=str(tape.save(tmp_path)), replay_speed=float("inf")) as client:
+        own = client.post(CREATE, json={**BODY, "steps": 20}).json()  # no recorded create matches
+        fetched_own = client.post("/api/v6/image_editing/fetch/1", json={"key": "k"})
+    assert own["id"] == 1
+    assert "x-mixmock-replay" not in fetched_own.headers
+    assert fetched_own.json()["output"] == own["output"]
+
+
 def test_without_a_replay_the_recorded_path_is_no_route(mock_client: ClientFactory) -> None:
     with mock_client() as client:
         reply = client.get("/_recorded/https/pub-1.r2.dev/generations/349-0.png")
