@@ -439,6 +439,12 @@ class ProxySettings:
         "key and auth headers",
         _strings,
     )
+    budget: int | None = _count(
+        None,
+        "forward at most N create requests (the calls that cost credits); later ones get a 429 problem",
+        low=0,
+        shown_default="no limit",
+    )
     block_invalid: bool = _switch(
         False, "answer a request that breaks the spec with the vendor's error, without calling the target"
     )

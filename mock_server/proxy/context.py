@@ -75,6 +75,7 @@ class ProxyContext:
         self.forwarder = Forwarder(self.plan, policy, deadlines, client=client, clock=clock)
         self.redactor = Redactor(settings.redact, settings.redact)
         self.hooks = Hooks(clock=clock)
+        self.creates_sent = 0  # counted against --budget
         self.request_limits = BodyLimits(max_bytes=settings.max_body_bytes)
         self.reply_limits = BodyLimits(max_bytes=settings.max_reply_bytes)
         self.recorder: Recorder | None = None

@@ -1,10 +1,13 @@
 """A spec route through the proxy: both sides checked, the vendor's words when the proxy answers itself.
 
-read the body (capped) -> check the request -> [--block-invalid, or a body over the cap: the vendor's
-error envelope, no call] -> [--webhooks record|relay: the webhook URL swapped] -> forward to the
-target -> [it failed: the spec's 503 reply] -> check the reply against the branch its `status` names
--> [recording: fetch_result and file URLs through the proxy] -> record -> the reply, with violations
-in `X-Mixmock-Request-Violations` / `X-Mixmock-Violations` (and the log)
+1. read the body (capped) and check the request against the spec;
+2. a body over the cap, or with `--block-invalid` a request that breaks the spec: the vendor's error
+   envelope, and no call; a create past `--budget`: a 429 problem, and no call;
+3. `--webhooks record|relay`: the webhook URL swapped for the proxy's receiver;
+4. forward to the target; when it fails (unreachable, too slow, too large): the spec's 503 reply;
+5. check the reply against the branch its `status` names; while recording, point `fetch_result` and the
+   file URLs at the proxy; record; send the reply with the violations in `X-Mixmock-Request-Violations`
+   and `X-Mixmock-Violations` (and the log).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from mock_server.pipeline.rendering import header_text, render
 from mock_server.pipeline.routing import Routed
 from mock_server.pipeline.validation import ResponseDraft
 from mock_server.pipeline.violations import Violation
+from mock_server.problems import Problem
 from mock_server.proxy.context import ProxyContext, fill, job_of, raw_target, violation_headers
 from mock_server.proxy.contract import decode_reply, reply_violations, request_violations
 from mock_server.proxy.forwarding import Upstream, UpstreamError, relayed
@@ -67,6 +71,8 @@ async def through_operation(context: ProxyContext, request: Request, routed: Rou
     if too_big is not None or (violations and context.settings.block_invalid):
         outcome = negotiate(operation, body, violations, Preferences(), Policy(), 0.0)
         return await _own_reply(context, exchange, operation, outcome, {})
+    if operation.kind == "create":
+        _spend(context, operation)
     forwarded = raw
     if context.settings.webhooks != "pass":
         forwarded, token = context.hooks.rewrite(operation, body, raw, origin)
@@ -87,6 +93,15 @@ async def through_operation(context: ProxyContext, request: Request, routed: Rou
         outcome = Outcome("error", "server_error_503", 503, tuple(violations))
         return await _own_reply(context, exchange, operation, outcome, {ERROR_HEADER: str(error)[:500]})
     return await _target_reply(context, exchange, operation, upstream, origin, violations)
+
+
+def _spend(context: ProxyContext, operation: Operation) -> None:
+    """Count a create against `--budget`, or refuse it (a problem of the proxy's: the vendor said nothing)."""
+    budget = context.settings.budget
+    if budget is not None and context.creates_sent >= budget:
+        detail = f"--budget {budget}: {budget} creates were forwarded; this {operation.operation_id} is not"
+        raise Problem(429, "budget-spent", "Budget spent", detail)
+    context.creates_sent += 1
 
 
 async def _own_reply(

@@ -209,3 +209,14 @@ def test_health_names_the_target_and_the_recording(tmp_path: Path) -> None:
         health = p.client.get("/_mixmock/proxy/health").json()
     assert health["target"] == VENDOR
     assert health["recording"].startswith(str(tmp_path))
+
+
+def test_the_budget_caps_the_creates_forwarded_but_not_the_polls(img_mixer_body: dict[str, Any]) -> None:
+    with proxied(budget=1) as p:
+        queued = p.client.post(CREATE, json=img_mixer_body, headers=QUEUED).json()
+        refused = p.client.post(CREATE, json=img_mixer_body)
+        polled = p.client.post(f"/api/v6/image_editing/fetch/{queued['id']}", json={"key": KEY})
+        assert len(p.transport.requests) == 2  # the first create and the poll
+    assert (refused.status_code, refused.headers["content-type"]) == (429, "application/problem+json")
+    assert "--budget 1" in refused.json()["detail"]
+    assert polled.json()["status"] == "processing"
