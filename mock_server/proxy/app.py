@@ -21,7 +21,7 @@ from starlette.routing import Route
 
 from mock_server.pipeline.routing import route
 from mock_server.problems import Problem, problem_response
-from mock_server.proxy.context import ProxyContext, fill, log, raw_target
+from mock_server.proxy.context import ProxyContext, fill, raw_target
 from mock_server.proxy.forwarding import Door, UpstreamError, relayed
 from mock_server.proxy.har import Exchange
 from mock_server.proxy.operations import ERROR_HEADER, through_operation
@@ -85,7 +85,7 @@ class Proxy(ProxyContext):
         try:
             upstream = await self.send(door, request.method, url, headers, body, self.settings.max_file_bytes)
         except UpstreamError as error:
-            log.error("%s %s: %s", request.method, self.redactor.text(url), error)
+            self.log.error("%s %s: %s", request.method, url, error)
             raise Problem(502, "target-failed", "The target failed", self.redactor.text(str(error))) from None
         exchange = Exchange(self.clock(), request.method, url, headers, body or None, 0, "", [], b"")
         exchange.notes = {"kind": "download" if door == "download" else "other", "answered_by": "target"}

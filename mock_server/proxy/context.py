@@ -26,7 +26,7 @@ from mock_server.proxy.urls import UrlPlan, rewrite_urls
 from mock_server.services.webhooks import WebhookPolicy
 from mock_server.settings import ProxySettings, SettingsError
 
-__all__ = ["ProxyContext", "job_of", "raw_target", "violation_headers"]
+__all__ = ["ProxyContext", "ScrubbedLog", "job_of", "raw_target", "violation_headers"]
 
 log = logging.getLogger("mixmock.proxy")
 
@@ -54,6 +54,19 @@ def job_of(value: Any) -> str | None:
     )
 
 
+class ScrubbedLog(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """The proxy's log, each message scrubbed of the secrets the redactor knows (as the recordings are)."""
+
+    def __init__(self, logger: logging.Logger, redactor: Redactor) -> None:
+        super().__init__(logger, {})
+        self.redactor = redactor
+
+    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+        if self.isEnabledFor(level):
+            text = str(msg) % args if args else str(msg)
+            self.logger.log(level, "%s", self.redactor.text(text), **kwargs)
+
+
 class ProxyContext:
     def __init__(
         self,
@@ -74,6 +87,7 @@ class ProxyContext:
         policy = WebhookPolicy(allow_hosts=settings.webhook_allow_hosts, timeout_s=settings.read_timeout_s)
         self.forwarder = Forwarder(self.plan, policy, deadlines, client=client, clock=clock)
         self.redactor = Redactor(settings.redact, settings.redact)
+        self.log = ScrubbedLog(log, self.redactor)
         self.hooks = Hooks(clock=clock)
         self.creates_sent = 0  # counted against --budget
         self.request_limits = BodyLimits(max_bytes=settings.max_body_bytes)
@@ -127,8 +141,7 @@ class ProxyContext:
             await self.recorder.record(exchange)
         if self.settings.access_log:
             what = exchange.notes.get("operation") or exchange.notes.get("kind", "")
-            url = self.redactor.text(exchange.url)
-            log.info("%s %s -> %d (%s)", exchange.method, url, exchange.status, what)
+            self.log.info("%s %s -> %d (%s)", exchange.method, exchange.url, exchange.status, what)
 
     async def aclose(self) -> None:
         await self.forwarder.aclose()

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 
 from starlette.requests import Request
@@ -35,7 +34,6 @@ from openapi.operations import Operation
 
 __all__ = ["ERROR_HEADER", "through_operation"]
 
-log = logging.getLogger("mixmock.proxy")
 ERROR_HEADER = "X-Mixmock-Proxy-Error"
 
 
@@ -55,7 +53,7 @@ async def through_operation(context: ProxyContext, request: Request, routed: Rou
         operation, Intake(body, problem, routed.path_params, origin, request.headers)
     )
     if violations:
-        log.warning("%s request breaks the spec: %s", operation.operation_id, header_text(violations))
+        context.log.warning("%s request breaks the spec: %s", operation.operation_id, header_text(violations))
     url = context.plan.target + raw_target(request)
     exchange = Exchange(
         started, request.method, url, request.headers.items(), raw, 0, "", [], b"", request_json=body
@@ -88,7 +86,7 @@ async def through_operation(context: ProxyContext, request: Request, routed: Rou
             context.settings.max_reply_bytes,
         )
     except UpstreamError as error:
-        log.error("%s %s: the target failed: %s", request.method, url, error)
+        context.log.error("%s %s: the target failed: %s", request.method, url, error)
         exchange.notes["error"] = str(error)
         outcome = Outcome("error", "server_error_503", 503, tuple(violations))
         return await _own_reply(context, exchange, operation, outcome, {ERROR_HEADER: str(error)[:500]})
@@ -129,7 +127,7 @@ async def _target_reply(
     reply_json, _ = decode_reply(upstream.content_type, upstream.content, context.reply_limits)
     problems = reply_violations(operation, upstream.status, upstream.content_type, upstream.content)
     if problems:
-        log.warning("%s reply breaks the spec: %s", operation.operation_id, header_text(problems))
+        context.log.warning("%s reply breaks the spec: %s", operation.operation_id, header_text(problems))
     if operation.kind == "create" and isinstance(reply_json, dict):
         exchange.notes["job_id"] = job_of(reply_json.get("id"))
     exchange.notes["reply_violations"] = _items(problems)

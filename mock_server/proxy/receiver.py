@@ -4,8 +4,6 @@ its `status` names, recorded, and with `--webhooks relay` forwarded to the clien
 
 from __future__ import annotations
 
-import logging
-
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -20,8 +18,6 @@ from mock_server.proxy.har import Exchange
 from mock_server.proxy.hooks import WEBHOOKS_PATH
 
 __all__ = ["WEBHOOKS_PATH", "receive_webhook"]
-
-log = logging.getLogger("mixmock.proxy")
 
 
 async def receive_webhook(context: ProxyContext, request: Request, token: str) -> Response:
@@ -40,7 +36,7 @@ async def receive_webhook(context: ProxyContext, request: Request, token: str) -
         else webhook_violations(operation, payload)
     )
     if violations:
-        log.warning("%s webhook breaks the spec: %s", operation.operation_id, header_text(violations))
+        context.log.warning("%s webhook breaks the spec: %s", operation.operation_id, header_text(violations))
     exchange = Exchange(
         context.clock(),
         "POST",
@@ -74,7 +70,7 @@ async def receive_webhook(context: ProxyContext, request: Request, token: str) -
                 context.settings.max_reply_bytes,
             )
         except UpstreamError as error:
-            log.warning("webhook for %s not relayed: %s", operation.operation_id, error)
+            context.log.warning("webhook for %s not relayed: %s", operation.operation_id, error)
             exchange.notes["error"] = str(error)
         else:
             exchange.notes["answered_by"] = "client"

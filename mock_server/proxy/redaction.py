@@ -3,8 +3,8 @@
 Redaction happens before an exchange is written: fields and headers by name, and then every string
 (URLs, header values, bodies, violation messages) scrubbed of each secret value seen in the exchange,
 in each spelling JSON or a URL may give it (`\\/` escaped, `\\u` escaped, percent-encoded). A secret
-shorter than 8 characters (a test key such as "k") is replaced only where it stands alone, so that
-"k" does not eat every other word.
+shorter than 8 characters (a test key) is replaced only where it stands alone, and one shorter than 4
+(a `seed` of 7) only by its field's name, so that scrubbing never eats ids and words.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ AUTH_HEADERS = frozenset(
 )
 _URL_REDACTED = quote(REDACTED, safe="")
 _SHORT = 8
+_TINY = 4
 _REMEMBERED = 256  # secrets of recent exchanges, scrubbed from every later one too
 
 
@@ -46,8 +47,14 @@ class Redactor:
 
     def learn_body(self, value: Any) -> None:
         """Remember the values of redacted fields, at any depth of a JSON value."""
-        for item in self._redacted_values(value):
-            if isinstance(item, str | int | float) and not isinstance(item, bool):
+        stack = self._redacted_values(value)  # and every value inside a redacted list or object
+        while stack:
+            item = stack.pop()
+            if isinstance(item, Mapping):
+                stack.extend(item.values())
+            elif isinstance(item, list):
+                stack.extend(item)
+            elif isinstance(item, str | int | float) and not isinstance(item, bool):
                 self._remember(str(item))
 
     def learn_url(self, url: str) -> None:
@@ -66,7 +73,7 @@ class Redactor:
 
     def _remember(self, secret: str) -> None:
         secret = secret.strip()
-        if not secret or secret in self._secrets:
+        if len(secret) < _TINY or secret in self._secrets:
             return
         self._secrets[secret] = None
         while len(self._secrets) > _REMEMBERED:

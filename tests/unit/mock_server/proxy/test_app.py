@@ -220,3 +220,16 @@ def test_the_budget_caps_the_creates_forwarded_but_not_the_polls(img_mixer_body:
     assert (refused.status_code, refused.headers["content-type"]) == (429, "application/problem+json")
     assert "--budget 1" in refused.json()["detail"]
     assert polled.json()["status"] == "processing"
+
+
+def test_the_log_is_scrubbed_like_the_recording(
+    img_mixer_body: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, "mixmock.proxy")
+    secret = "not-a-url-secret-4f3e2d1c"
+    with proxied(redact=("init_image",), access_log=True) as p:
+        p.client.post(f"{CREATE}?key={KEY}", json={**img_mixer_body, "init_image": [secret]})
+    text = "\n".join(record.getMessage() for record in caplog.records)
+    assert "init_image.0: format" in text
+    assert secret not in text
+    assert KEY not in text

@@ -65,8 +65,20 @@ def test_auth_headers_and_named_headers_are_redacted() -> None:
 
 def test_a_short_test_key_is_replaced_only_where_it_stands_alone() -> None:
     redactor = Redactor()
-    redactor.learn_body({"key": "k"})
-    assert redactor.text('{"key":"k","kind":"keep"} k') == '{"key":"[redacted]","kind":"keep"} [redacted]'
+    redactor.learn_body({"key": "test"})
+    assert (
+        redactor.text('{"key":"test","kind":"testing"} test')
+        == '{"key":"[redacted]","kind":"testing"} [redacted]'
+    )
+
+
+def test_a_tiny_value_is_redacted_by_its_field_only() -> None:
+    redactor = Redactor(("seed",))
+    redactor.learn_body({"key": "k", "seed": 7})
+    text = '{"key":"k","seed":7,"id":7,"fetch_result":"https://h/fetch/7"}'
+    assert redactor.document(text, {"key": "k", "seed": 7}) == (
+        '{"key":"[redacted]","seed":"[redacted]","id":7,"fetch_result":"https://h/fetch/7"}'
+    )
 
 
 def test_secrets_remembered_are_bounded() -> None:
