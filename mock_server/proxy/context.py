@@ -26,7 +26,7 @@ from mock_server.proxy.urls import UrlPlan, rewrite_urls
 from mock_server.services.webhooks import WebhookPolicy
 from mock_server.settings import ProxySettings, SettingsError
 
-__all__ = ["ProxyContext", "ScrubbedLog", "job_of", "raw_target", "violation_headers"]
+__all__ = ["ProxyContext", "ScrubbedLog", "fill", "job_of", "raw_target", "violation_headers"]
 
 log = logging.getLogger("mixmock.proxy")
 

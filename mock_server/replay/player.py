@@ -28,8 +28,8 @@ import httpx
 from starlette.responses import Response
 
 from mock_server.pipeline.intake import Intake
-from mock_server.pipeline.rendering import REQUEST_VIOLATIONS_HEADER, VIOLATIONS_HEADER, header_text
 from mock_server.problems import Problem, problem_response
+from mock_server.proxy.context import violation_headers
 from mock_server.proxy.contract import reply_violations, request_violations
 from mock_server.proxy.forwarding import relayed
 from mock_server.proxy.urls import recorded_upstream, rewrite_urls
@@ -166,13 +166,11 @@ class Replay:
         return text.encode("utf-8")
 
     def _replayed(self, operation: Operation, intake: Intake, recorded: Recorded) -> Replayed:
-        extra = {REPLAY_HEADER: recorded.source}
-        asked = request_violations(operation, intake)
-        if asked:
-            extra[REQUEST_VIOLATIONS_HEADER] = header_text(asked)
         answered = reply_violations(operation, recorded.status, recorded.content_type, recorded.content)
-        if answered:
-            extra[VIOLATIONS_HEADER] = header_text(answered)
+        extra = {
+            REPLAY_HEADER: recorded.source,
+            **violation_headers(request_violations(operation, intake), answered),
+        }
         response = relayed(self._content(recorded, intake.origin), recorded.status, recorded.headers, extra)
         body = recorded.reply_json
         status = body.get("status") if isinstance(body, dict) else None
