@@ -24,7 +24,7 @@ from mock_server.replay.recording import Recorded, Recording, load_recording
 from openapi.operations import Operation
 from openapi.vocabulary import not_found_message
 
-__all__ = ["DETECTORS", "Observation", "example_of", "gaps", "learn_report", "observe"]
+__all__ = ["DETECTORS", "Detector", "Observation", "example_of", "gaps", "learn_report", "observe"]
 
 Body = Mapping[str, Any]
 
@@ -50,24 +50,35 @@ def _fields(*names: str) -> Callable[[Observation], bool]:
     return lambda observation: any(name in observation.body for name in names)
 
 
-# quirk name -> (shown by this body?, the top-level fields whose differences it explains)
-DETECTORS: Mapping[str, tuple[Callable[[Observation], bool], frozenset[str]]] = {
-    "messege_typo": (_fields("messege"), frozenset({"messege", "message"})),
-    "processing_output_string": (
+@dataclass(frozen=True)
+class Detector:
+    """How a quirk shows in a recorded body, and the top-level fields whose differences it explains."""
+
+    shown: Callable[[Observation], bool]
+    explains: frozenset[str] = frozenset()
+    possible: Callable[[Observation], bool] = lambda observation: True  # could this body show it at all?
+
+
+DETECTORS: Mapping[str, Detector] = {
+    "messege_typo": Detector(_fields("messege"), frozenset({"messege", "message"})),
+    "processing_output_string": Detector(
         lambda o: o.operation.kind == "create" and o.example == "processing" and o.body.get("output") == "",
         frozenset({"output"}),
     ),
-    "proxy_links_empty_string": (lambda o: o.body.get("proxy_links") == "", frozenset({"proxy_links"})),
-    "laravel_validation_object": (
+    "proxy_links_empty_string": Detector(
+        lambda o: o.body.get("proxy_links") == "", frozenset({"proxy_links"})
+    ),
+    "laravel_validation_object": Detector(
         lambda o: o.body.get("status") == "error" and isinstance(_message(o.body), Mapping),
         frozenset({"message", "messege"}),
     ),
-    "eta_float": (lambda o: isinstance(o.body.get("eta"), float), frozenset({"eta"})),
-    "v5_fetch_result_v3": (
+    "eta_float": Detector(lambda o: isinstance(o.body.get("eta"), float), frozenset({"eta"})),
+    "v5_fetch_result_v3": Detector(
         lambda o: o.operation.spec == "v5" and "/api/v3/fetch/" in str(o.body.get("fetch_result", "")),
         frozenset({"fetch_result"}),
     ),
-    "escaped_slashes": (lambda o: b"\\/" in o.raw, frozenset()),
+    # Only a body with a slash in it can show whether its slashes are escaped.
+    "escaped_slashes": Detector(lambda o: b"\\/" in o.raw, possible=lambda o: b"/" in o.raw),
 }
 
 
@@ -182,10 +193,11 @@ def _scope(quirk: Quirk, observation: Observation) -> bool:
 
 
 def _evidence(quirk: Quirk, observations: Sequence[Observation]) -> QuirkEvidence:
-    shown, _ = DETECTORS[quirk.name]
+    detector = DETECTORS[quirk.name]
     evidence = QuirkEvidence(quirk.name, quirk.description, "no evidence")
     for observation in observations:
-        in_scope, seen = _scope(quirk, observation), shown(observation)
+        in_scope = _scope(quirk, observation) and detector.possible(observation)
+        seen = detector.shown(observation)
         evidence.in_scope += in_scope
         evidence.seen_in_scope += seen and in_scope
         evidence.seen_elsewhere += seen and not in_scope
@@ -210,7 +222,7 @@ def _differences(observations: Sequence[Observation]) -> list[Difference]:
         status = str(observation.body.get("status"))
         group = (observation.operation.operation_id, observation.where, status)
         totals[group] += 1
-        explained = set().union(*(fields for shown, fields in DETECTORS.values() if shown(observation)))
+        explained = set().union(*(found.explains for found in DETECTORS.values() if found.shown(observation)))
         for gap in gaps(observation):
             if gap.field in explained:
                 continue

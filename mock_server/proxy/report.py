@@ -57,6 +57,14 @@ class LearnReport:
         return _render(self)
 
 
+_KINDS = (
+    ("create", "create", "creates"),
+    ("fetch", "fetch", "fetches"),
+    ("webhook", "webhook", "webhooks"),
+    ("download", "download", "downloads"),
+    ("other", "other exchange", "other exchanges"),
+    ("jobs", "job", "jobs"),
+)
 _VERDICTS = {
     "seen": "seen",
     "seen elsewhere": "seen, but not where the profile applies it",
@@ -66,7 +74,10 @@ _VERDICTS = {
 
 
 def _render(report: LearnReport) -> str:
-    counts = ", ".join(f"{count} {kind}" for kind, count in sorted(report.counts.items()))
+    counts = ", ".join(
+        f"{report.counts.get(kind, 0)} {word if report.counts.get(kind, 0) == 1 else plural}"
+        for kind, word, plural in _KINDS
+    )
     lines = [
         "# What the vendor showed",
         "",

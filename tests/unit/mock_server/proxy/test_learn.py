@@ -94,3 +94,11 @@ def test_new_differences_and_quirks_out_of_place_are_listed(tmp_path: Path) -> N
     assert "`tip_1` (undeclared)" in text.read_text()
     assert '"7"' in text.read_text()
     assert json.loads(data.read_text())["suggested_quirks"] == ["messege_typo", "escaped_slashes"]
+
+
+def test_a_reply_without_a_slash_is_no_evidence_about_escaping(tmp_path: Path) -> None:
+    tape = Tape()
+    body = {"key": "k", "prompt": "p", "init_image": ["https://a/b.png"]}
+    tape.create(0.0, body, {"status": "error", "message": "Invalid Api Key"})
+    verdicts = {quirk.name: quirk.verdict for quirk in learn_report(tape.save(tmp_path)).quirks}
+    assert verdicts["escaped_slashes"] == "no evidence"
