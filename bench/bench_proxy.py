@@ -1,12 +1,13 @@
 """What `mixmock proxy` costs: the same img_mixer POSTs to the mock directly, through the proxy, and
 through the proxy while it records, measured in one run on one machine.
 
-    python bench/bench_proxy.py                          # 10 s per point, c = 1 and 16
-    python bench/bench_proxy.py --duration 5 --concurrency 1 16 64
+    python bench/bench_proxy.py                          # 3 rounds of 10 s per point, c = 1 and 16
+    python bench/bench_proxy.py --duration 5 --rounds 5 --concurrency 1 16 64
 
 Each request through the proxy is read, checked against the spec, forwarded, its reply checked against
 its branch (and, recording, redacted and appended to a HAR file). The peer is the mock itself; the ratios
-printed at the end are what compares between runs, not the absolute numbers.
+printed at the end are what compares between runs, not the absolute numbers. Requests per second are
+the median of the rounds; the latency percentiles pool every round.
 """
 
 from __future__ import annotations
@@ -81,6 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per point; default 10")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16], help="default 1 16")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per target, in rotation; default 3")
     args = parser.parse_args(argv)
     rates: dict[tuple[str, int], float] = {}
     with (
@@ -92,13 +94,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         targets = {"mock": vendor, "proxy": proxy, "proxy+record": recording}
         print(f"{'target':13} {'c':>3} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
         for concurrency in args.concurrency:
-            for name, base in targets.items():
+            for base in targets.values():
                 asyncio.run(load(base + CREATE, concurrency, min(2.0, args.duration)))  # warm-up
-                latencies = asyncio.run(load(base + CREATE, concurrency, args.duration))
-                rate = len(latencies) / args.duration
-                p50 = statistics.median(latencies) * 1000
-                p99 = statistics.quantiles(latencies, n=100)[98] * 1000
-                rates[(name, concurrency)] = rate
+            # Rounds in rotation, so that a change in the machine's load falls on every target alike.
+            latencies: dict[str, list[float]] = {name: [] for name in targets}
+            round_rates: dict[str, list[float]] = {name: [] for name in targets}
+            for _ in range(args.rounds):
+                for name, base in targets.items():
+                    measured = asyncio.run(load(base + CREATE, concurrency, args.duration))
+                    latencies[name] += measured
+                    round_rates[name].append(len(measured) / args.duration)
+            for name in targets:
+                rates[(name, concurrency)] = statistics.median(round_rates[name])
+                p50 = statistics.median(latencies[name]) * 1000
+                p99 = statistics.quantiles(latencies[name], n=100)[98] * 1000
+                rate = rates[(name, concurrency)]
                 print(f"{name:13} {concurrency:3d} {rate:8.0f} {p50:8.2f} {p99:8.2f}", flush=True)
     for concurrency in args.concurrency:
         mock = rates[("mock", concurrency)]
