@@ -24,7 +24,7 @@ from contextlib import contextmanager
 
 import httpx
 
-from mock_server.tooling.testing import free_port, stop_process
+from mock_server.tooling.testing import free_port, stop_process, wait_until_answering
 
 CREATE = "/api/v6/image_editing/img_mixer"
 BODY = {
@@ -43,15 +43,7 @@ def running(*args: str) -> Iterator[str]:
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.post(base + CREATE, json=BODY, timeout=2.0, trust_env=False)
-                break
-            except httpx.HTTPError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"{' '.join(args[:1])} did not start on {base}") from None
-                time.sleep(0.1)
+        wait_until_answering(base + CREATE, process)
         yield base
     finally:
         stop_process(process)

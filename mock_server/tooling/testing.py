@@ -14,13 +14,14 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import uvicorn
 from starlette.types import ASGIApp
 
 from mock_server.app import create_app
 from mock_server.settings import Settings
 
-__all__ = ["free_port", "running_server", "stop_process"]
+__all__ = ["free_port", "running_server", "stop_process", "wait_until_answering"]
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -69,3 +70,18 @@ def stop_process(process: subprocess.Popen[Any], grace_s: float = 15.0) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def wait_until_answering(url: str, process: subprocess.Popen[Any], timeout: float = 30.0) -> None:
+    """Until a GET of `url` gets any HTTP reply; RuntimeError when the process exits or time runs out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            httpx.get(url, timeout=1.0, trust_env=False)
+            return
+        except httpx.TransportError:
+            if process.poll() is not None:
+                raise RuntimeError(f"the process for {url} exited with code {process.returncode}") from None
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{url} did not answer within {timeout:g} s") from None
+            time.sleep(0.1)

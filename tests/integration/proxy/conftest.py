@@ -5,15 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from mock_server.tooling.testing import free_port, stop_process
+from mock_server.tooling.testing import free_port, stop_process, wait_until_answering
 
 __all__ = ["proxying", "scrub_origins"]
 
@@ -29,15 +26,10 @@ def proxying(target: str, *args: str, log: Path) -> Iterator[str]:
         )
     base_url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(base_url + "/_mixmock/proxy/health", timeout=1)
-                break
-            except httpx.TransportError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"mixmock proxy did not start: {log.read_text()}") from None
-                time.sleep(0.1)
+        try:
+            wait_until_answering(base_url + "/_mixmock/proxy/health", process)
+        except RuntimeError as error:
+            raise RuntimeError(f"mixmock proxy did not start ({error}): {log.read_text()}") from None
         yield base_url
     finally:
         stop_process(process)
