@@ -19,6 +19,7 @@ from mock_server.access_log import ACCESS_LOG, AccessLog, request_part
 from mock_server.engines.base import Engine
 from mock_server.pipeline.handler import handle
 from mock_server.pipeline.outputs import serve_image
+from mock_server.proxy.urls import RECORDED_PREFIX
 from mock_server.runtime import Runtime, build_runtime
 from mock_server.services.admin import DEFAULT_PREFIX, Admin, admin_mount
 from mock_server.settings import Settings, load_settings, settings_from_json
@@ -88,6 +89,18 @@ def _admin_routes(runtime: Runtime) -> list[BaseRoute]:
     return [admin_mount(admin)]
 
 
+def _replay_routes(runtime: Runtime) -> list[BaseRoute]:
+    """`--replay DIR`: the recording's output files, at the URLs the proxy gave them."""
+    replay = runtime.replay
+    if replay is None:
+        return []
+
+    async def recorded_file(request: Request) -> Response:
+        return replay.file(request.scope["path"], request.scope["query_string"].decode("latin-1"))
+
+    return [Route(RECORDED_PREFIX + "/{path:path}", recorded_file, methods=["GET"])]
+
+
 def create_app(
     settings: Settings, *, engine: Engine | None = None, clock: Clock | None = None, ids: Ids | None = None
 ) -> Starlette:
@@ -122,11 +135,12 @@ def create_app(
 
     app = _MockApp(
         runtime,
-        ("/health", "/generations/", DEFAULT_PREFIX),
+        ("/health", "/generations/", DEFAULT_PREFIX, RECORDED_PREFIX + "/"),
         ACCESS_LOG if settings.access_log else None,
         routes=[
             Route("/health", health, methods=["GET"]),
             Route("/generations/{name}", image, methods=["GET"]),
+            *_replay_routes(runtime),
             *_admin_routes(runtime),
             Route("/{path:path}", api, methods=_METHODS),
         ],

@@ -24,6 +24,7 @@ from mock_server.pipeline.negotiation import Policy
 from mock_server.pipeline.quirks import Quirk, select_quirks
 from mock_server.pipeline.routing import Route, route_table
 from mock_server.pipeline.scenario_rules import Rule, RulesError, load_rules
+from mock_server.replay import Replay, open_replay
 from mock_server.services.defaults import SQLiteDefaults
 from mock_server.services.deliveries import SQLiteDeliveries
 from mock_server.services.faults import FaultConfig, FaultInjector, quiet_dropped_connections
@@ -79,6 +80,7 @@ class Runtime:
     defaults: SQLiteDefaults
     webhooks: WebhookDispatcher
     faults: FaultInjector
+    replay: Replay | None = None  # `--replay DIR`: recorded exchanges answer first (pipeline/handler.py)
 
     def background_loops(self) -> list[Coroutine[Any, Any, None]]:
         """The tasks the app runs while it serves."""
@@ -88,6 +90,8 @@ class Runtime:
         for task in list(self.lifecycle.tasks):
             task.cancel()
         await self.webhooks.aclose()
+        if self.replay is not None:
+            await self.replay.aclose()
         await self.engine.aclose()
         for closable in (self.webhooks.deliveries, self.journal, self.defaults, self.store):
             closable.close()
@@ -101,6 +105,8 @@ def preflight(settings: Settings, *, engine: bool = True) -> tuple[list[Rule], t
         quirks = select_quirks(settings.profile, settings.quirks)
     except (RulesError, ValueError) as error:
         raise SettingsError(str(error)) from None
+    if settings.replay_dir is not None and settings.workers > 1:
+        raise SettingsError("--replay keeps each replayed job in its process: use it with --workers 1")
     if engine and settings.engine == "diffusers" and importlib.util.find_spec("torch") is None:
         raise SettingsError(f"engine 'diffusers' needs the reference extra: {REFERENCE_INSTALL}")
     return rules, quirks
@@ -143,6 +149,7 @@ def build_runtime(
         faults=FaultInjector(
             FaultConfig(latency, dict(settings.faults), settings.fault_seed, settings.slow_body_s)
         ),
+        replay=open_replay(settings, clock, store),
     )
 
 

@@ -16,7 +16,8 @@ import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, ClassVar, Literal, TypeVar, cast
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -29,9 +30,11 @@ __all__ = [
     "Declaration",
     "ErrorStatus",
     "Profile",
+    "ProxySettings",
     "Settings",
     "SettingsError",
     "declarations",
+    "load_proxy_settings",
     "load_settings",
     "settings_from_json",
     "settings_to_json",
@@ -148,6 +151,21 @@ def _http_url(value: str | None) -> str | None:
     if value is None or value.startswith(("http://", "https://")):
         return None
     return "must start with http:// or https://"
+
+
+def _faster_than_zero(value: float) -> str | None:
+    return None if value > 0 else "must be more than 0 (inf: as fast as the client asks)"
+
+
+def _origin(value: str | None) -> str | None:
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        return "must be an http(s) origin such as https://modelslab.com"
+    if parts.path.strip("/") or parts.query or parts.fragment:
+        return "must be an origin without a path: the specs' paths (/api/v6/...) are kept under it"
+    return None
 
 
 def _device(value: str | None) -> str | None:
@@ -366,34 +384,143 @@ class Settings:
     )
     max_body_bytes: int = _count(1 << 20, "request body size limit", metavar="BYTES")
     journal_size: int = _count(10_000, "request journal entries kept")
+    # Replay: answer from a recording of `mixmock proxy --record DIR` (mock_server/replay/)
+    replay_dir: str | None = _text_or_none(
+        "answer from the recordings (*.har) in DIR, falling back to the spec", "DIR", flag="--replay"
+    )
+    replay_speed: float = _setting(
+        1.0,
+        help="replay the recorded pacing this many times faster; inf: no waiting, the recorded order only",
+        convert=_float,
+        check=_faster_than_zero,
+        metavar="X",
+    )
 
     def __post_init__(self) -> None:
         """The same checks for settings built in code (tests, `create_app`) as for loaded ones."""
-        for item, declared in declarations():
-            value = getattr(self, item.name)
-            why = declared.check(value) if declared.check is not None and value is not None else None
-            if why is not None:
-                raise SettingsError(f"setting {item.name!r} = {value!r}: {why}")
+        _check_fields(self)
 
 
-def declarations() -> Iterator[tuple[dataclasses.Field[Any], Declaration]]:
+def _check_fields(settings: Any) -> None:
+    for item, declared in declarations(type(settings)):
+        value = getattr(settings, item.name)
+        why = declared.check(value) if declared.check is not None and value is not None else None
+        if why is not None:
+            raise SettingsError(f"setting {item.name!r} = {value!r}: {why}")
+
+
+Webhooks = Literal["pass", "record", "relay"]
+
+
+@dataclass(frozen=True)
+class ProxySettings:
+    """`mixmock proxy`: what stands between a client and the vendor, and what it may call.
+
+    Read from flags and `MIXMOCK_PROXY_*` variables. The proxy calls the target; files only on the target
+    or a `download_hosts` entry; webhooks (relay) only on a `webhook_allow_hosts` entry. Nothing else.
+    """
+
+    env_prefix: ClassVar[str] = ENV_PREFIX + "PROXY_"
+
+    target: str | None = _text_or_none(
+        "the vendor's origin to forward to, e.g. https://modelslab.com",
+        "URL",
+        check=_origin,
+        shown_default="none: required, except for --learn on a recording",
+    )
+    host: str = _setting("127.0.0.1", help="interface to listen on", convert=_text)
+    port: int = _setting(8000, help="port to listen on", convert=_int, check=_between(0, 65535))
+    record: str | None = _text_or_none("write every exchange to a HAR 1.2 file in DIR", "DIR")
+    redact: tuple[str, ...] = _list(
+        (),
+        "also redact this body field or header (repeatable)",
+        "--redact",
+        "NAME",
+        "key and auth headers",
+        _strings,
+    )
+    budget: int | None = _count(
+        None,
+        "forward at most N create requests (the calls that cost credits); later ones get a 429 problem",
+        low=0,
+        shown_default="no limit",
+    )
+    block_invalid: bool = _switch(
+        False, "answer a request that breaks the spec with the vendor's error, without calling the target"
+    )
+    learn: bool = _switch(
+        False, "with --record: write learn.md and learn.json (quirks the vendor showed) into DIR on exit"
+    )
+    webhooks: Webhooks = _pick(
+        "pass",
+        "pass: the client's webhook URL goes to the vendor untouched; record: the proxy receives, checks "
+        "and records the webhook; relay: as record, then forwards it to the client's URL",
+        "pass",
+        "record",
+        "relay",
+    )
+    webhook_allow_hosts: tuple[str, ...] = _list(
+        ("localhost", "127.0.0.0/8", "::1"),
+        "relay: a host, *.suffix, IP network or * that webhooks may be forwarded to (repeatable)",
+        "--webhook-allow-host",
+        "HOST",
+        "loopback",
+        _hosts,
+    )
+    download_hosts: tuple[str, ...] = _list(
+        (),
+        "with --record: a host besides the target (the vendor's CDN, *.r2.dev) whose output files are "
+        "downloaded through the proxy and recorded (repeatable)",
+        "--download-host",
+        "HOST",
+        "the target only",
+        _hosts,
+    )
+    public_url: str | None = _text_or_none(
+        "origin that clients and the vendor reach the proxy by (rewritten URLs, webhook receiver)",
+        "URL",
+        check=_http_url,
+        shown_default="the request's Host",
+    )
+    connect_timeout_s: float = _seconds(
+        10.0, "connecting to the target", flag="--connect-timeout", check=_positive
+    )
+    read_timeout_s: float = _seconds(30.0, "between bytes of a reply", flag="--read-timeout", check=_positive)
+    total_timeout_s: float = _seconds(
+        60.0, "a whole forwarded exchange", flag="--total-timeout", check=_positive
+    )
+    max_body_bytes: int = _count(
+        1 << 20, "request body size limit (larger ones are never forwarded)", metavar="BYTES"
+    )
+    max_reply_bytes: int = _count(4 << 20, "JSON reply size limit", metavar="BYTES")
+    max_file_bytes: int = _count(20 << 20, "downloaded file size limit", metavar="BYTES")
+    record_max_bytes: int = _count(
+        1 << 30, "stop recording (keep proxying) after this many bytes", metavar="BYTES"
+    )
+    access_log: bool = _switch(True, "log one line per exchange", "--no-access-log")
+
+    def __post_init__(self) -> None:
+        _check_fields(self)
+
+
+def declarations(kind: type[Any] = Settings) -> Iterator[tuple[dataclasses.Field[Any], Declaration]]:
     """Each setting's field (name, default) with its declaration, in declaration order."""
-    for item in dataclasses.fields(Settings):
+    for item in dataclasses.fields(kind):
         yield item, cast(Declaration, item.metadata[_KEY])
 
 
 _DECLARED: Mapping[str, Declaration] = {item.name: declared for item, declared in declarations()}
 
 
-def env_name(name: str) -> str:
-    return ENV_PREFIX + name.upper()
+def env_name(name: str, kind: type[Any] = Settings) -> str:
+    return str(getattr(kind, "env_prefix", ENV_PREFIX)) + name.upper()
 
 
-def _convert(name: str, raw: Any, origin: str) -> Any:
-    declared = _DECLARED.get(name)
+def _convert(name: str, raw: Any, origin: str, known: Mapping[str, Declaration] = _DECLARED) -> Any:
+    declared = known.get(name)
     if declared is None:
         raise SettingsError(
-            f"unknown setting {name!r} in {origin}; known settings: {', '.join(sorted(_DECLARED))}"
+            f"unknown setting {name!r} in {origin}; known settings: {', '.join(sorted(known))}"
         )
     try:
         value = declared.convert(raw)
@@ -457,6 +584,23 @@ def load_settings(
             merged["api_keys_file"]
         )
     return Settings(**merged)
+
+
+def load_proxy_settings(
+    overrides: Mapping[str, Any] | None = None, *, environ: Mapping[str, str] | None = None
+) -> ProxySettings:
+    """Proxy settings from defaults < `MIXMOCK_PROXY_*` environment < `overrides` (the command line)."""
+    environ = os.environ if environ is None else environ
+    known = {item.name: declared for item, declared in declarations(ProxySettings)}
+    merged: dict[str, Any] = {}
+    for name in known:
+        raw = environ.get(env_name(name, ProxySettings))
+        if raw is not None:
+            merged[name] = _convert(name, raw, f"environment variable {env_name(name, ProxySettings)}", known)
+    for name, value in (overrides or {}).items():
+        if value is not None:
+            merged[name] = _convert(name, value, "the command line", known)
+    return ProxySettings(**merged)
 
 
 def settings_to_json(settings: Settings) -> str:

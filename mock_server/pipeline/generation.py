@@ -20,10 +20,11 @@ from mock_server.state.jobs import Job, key_digest
 from openapi.operations import Operation
 from openapi.vocabulary import UNSIZED_DEFAULT, failed_job_message
 
-__all__ = ["generate"]
+__all__ = ["error_body", "generate"]
 
 
-def _error(operation: Operation, outcome: Outcome) -> dict[str, Any]:
+def error_body(operation: Operation, outcome: Outcome) -> dict[str, Any]:
+    """The vendor's error reply for an error outcome: its named example, naming the violations."""
     if outcome.example in operation.examples:
         body = operation.reply_example(outcome.example)
     else:  # server_error_500 / _503: the example of that status's own response in the spec
@@ -135,7 +136,7 @@ async def _eager(
 
 async def _create(runtime: Runtime, operation: Operation, intake: Intake, outcome: Outcome) -> ResponseDraft:
     if outcome.scenario == "error":
-        return ResponseDraft(outcome.status_code, _error(operation, outcome), outcome.example)
+        return ResponseDraft(outcome.status_code, error_body(operation, outcome), outcome.example)
     if outcome.scenario == "failed":
         return ResponseDraft(outcome.status_code, operation.reply_example(outcome.example), outcome.example)
     job = await _new_job(runtime, operation, intake, outcome)
@@ -169,7 +170,7 @@ async def _fetch(runtime: Runtime, operation: Operation, intake: Intake, outcome
     code = outcome.status_code
     if outcome.scenario == "error" or (outcome.forced and outcome.example != "success"):
         body = (
-            _error(operation, outcome)
+            error_body(operation, outcome)
             if outcome.scenario == "error"
             else operation.reply_example(outcome.example)
         )

@@ -10,7 +10,8 @@
     6 render(...)                        rendering.py     the vendor's envelope, quirks, diagnostic headers
 
 Around the stages: run-time defaults and fault plans before them; the journal entry, webhook scheduling,
-latency and the fault's way of sending the reply after them.
+latency and the fault's way of sending the reply after them. With `--replay DIR`, one hook after intake:
+a recorded exchange that matches answers instead of stages 2-6 (mock_server/replay/).
 """
 
 from __future__ import annotations
@@ -103,6 +104,11 @@ async def _stages(runtime: Runtime, request: Request, trace: _Trace) -> Response
     trace.operation = operation.operation_id
     intake = await read_intake(request, routed.path_params, runtime.settings.public_url, runtime.limits)
     trace.body = redact(intake.body)
+    if runtime.replay is not None:  # the replay hook: a recorded exchange answers when one matches
+        replayed = await runtime.replay.answer(operation, intake)
+        if replayed is not None:
+            trace.why, trace.job_id, trace.status = replayed.why, replayed.job_id, replayed.status
+            return replayed.response
     violations = validate_request(operation, intake, runtime.settings.api_keys)  # 2
     if plan.status_code is not None:  # fault=500/503: the vendor's server error, whatever was sent
         outcome = Outcome("error", f"server_error_{plan.status_code}", plan.status_code, forced=True)

@@ -15,7 +15,7 @@ from mock_server.pipeline.violations import Violation
 from mock_server.problems import Problem, problem_response
 from openapi.operations import Operation
 
-__all__ = ["EXAMPLE_HEADER", "REQUEST_VIOLATIONS_HEADER", "VIOLATIONS_HEADER", "render"]
+__all__ = ["EXAMPLE_HEADER", "REQUEST_VIOLATIONS_HEADER", "VIOLATIONS_HEADER", "header_text", "render"]
 
 VIOLATIONS_HEADER = "X-Mixmock-Violations"
 REQUEST_VIOLATIONS_HEADER = "X-Mixmock-Request-Violations"
@@ -25,7 +25,7 @@ _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)  # built 
 log = logging.getLogger("mixmock.render")
 
 
-def _header_text(violations: Sequence[Violation]) -> str:
+def header_text(violations: Sequence[Violation]) -> str:
     text = json.dumps("; ".join(violation.as_header_item() for violation in violations))[1:-1]
     return text[:_MAX_HEADER]
 
@@ -41,7 +41,7 @@ def render(
 ) -> Response:
     """The response; in strict mode a self-violation becomes a 500 problem naming it instead."""
     if violations:
-        log.warning("%s reply breaks the spec: %s", operation.operation_id, _header_text(violations))
+        log.warning("%s reply breaks the spec: %s", operation.operation_id, header_text(violations))
         if strict:
             detail = f"the mock's {draft.example} reply to {operation.operation_id} breaks the spec"
             items = [violation.as_header_item() for violation in violations]
@@ -54,7 +54,7 @@ def render(
         encoded = escape_slashes(encoded)
     headers = {EXAMPLE_HEADER: draft.example, **draft.headers}
     if violations:
-        headers[VIOLATIONS_HEADER] = _header_text(violations)
+        headers[VIOLATIONS_HEADER] = header_text(violations)
     if outcome.violations:  # the vendor's envelope hides why a body was refused; this header says it
-        headers[REQUEST_VIOLATIONS_HEADER] = _header_text(outcome.violations)
+        headers[REQUEST_VIOLATIONS_HEADER] = header_text(outcome.violations)
     return Response(encoded, status_code=draft.status_code, headers=headers, media_type="application/json")

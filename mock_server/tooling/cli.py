@@ -1,4 +1,5 @@
-"""The `mixmock` command: `serve` the mock, `models init-tiny` for the reference engine, `audit` a target."""
+"""The `mixmock` command: `serve` the mock, `proxy` the vendor, `models init-tiny` for the reference engine,
+`audit` a target."""
 
 from __future__ import annotations
 
@@ -15,9 +16,12 @@ from mock_server.engines.registry import REFERENCE_INSTALL
 from mock_server.settings import (
     ENV_PREFIX,
     Declaration,
+    ProxySettings,
+    Settings,
     SettingsError,
     declarations,
     env_name,
+    load_proxy_settings,
     load_settings,
     settings_to_json,
 )
@@ -35,9 +39,11 @@ def _default_text(item: dataclasses.Field[Any], declared: Declaration) -> str:
     return str(item.default)
 
 
-def _add_setting(group: Any, item: dataclasses.Field[Any], declared: Declaration) -> None:
+def _add_setting(
+    group: Any, item: dataclasses.Field[Any], declared: Declaration, kind: type[Any] = Settings
+) -> None:
     """One flag for one declared setting; the value stays raw text for `load_settings` to convert."""
-    env = env_name(item.name)
+    env = env_name(item.name, kind)
     flag = declared.flag or "--" + item.name.replace("_", "-")
     if declared.cli in {"on", "off"}:
         const = declared.cli == "on"
@@ -69,12 +75,26 @@ def _serve_parser(commands: Any) -> None:
         _add_setting(serve, item, declared)
 
 
+def _proxy_parser(commands: Any) -> None:
+    proxy = commands.add_parser(
+        "proxy",
+        help="stand between a client and the vendor: check both sides, record, learn",
+        description="Forward the spec routes to --target (other routes pass through untouched), check each "
+        "request and reply against the spec, and with --record write every exchange, key redacted, to a HAR "
+        "1.2 file. --learn with --record and no --target reports on an existing recording. Settings come "
+        f"from defaults < {ProxySettings.env_prefix}* environment variables < these flags.",
+    )
+    for item, declared in declarations(ProxySettings):
+        _add_setting(proxy, item, declared, ProxySettings)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mixmock", description="Contract-testing kit for Magic Mix and Image Mixer."
     )
     commands = parser.add_subparsers(dest="command", required=True)
     _serve_parser(commands)
+    _proxy_parser(commands)
     models = commands.add_parser("models", help="prepare weights for the reference engine")
     model_commands = models.add_subparsers(dest="models_command", required=True)
     init_tiny = model_commands.add_parser("init-tiny", help="write tiny random diffusers models for tests")
@@ -83,10 +103,10 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+def _overrides(args: argparse.Namespace, kind: type[Any] = Settings) -> dict[str, Any]:
     """The settings the command line gives, as raw values (shorthand flags turned into their setting)."""
     overrides: dict[str, Any] = {}
-    for item, declared in declarations():
+    for item, declared in declarations(kind):
         overrides[item.name] = getattr(args, item.name)
         if declared.shorthand is not None:
             raw = getattr(args, f"shorthand_{item.name}")
@@ -127,6 +147,39 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _proxy(args: argparse.Namespace) -> int:
+    import logging
+
+    import uvicorn
+
+    from mock_server.proxy.app import Proxy, create_proxy_app
+    from mock_server.proxy.learn import learn_report
+    from mock_server.proxy.report import write_report
+
+    settings = load_proxy_settings(_overrides(args, ProxySettings))
+    if settings.learn and settings.record is None:
+        raise SettingsError("--learn reads and writes the --record directory: give --record DIR")
+    if settings.learn and settings.target is None:  # a report on what was recorded before
+        try:
+            report = learn_report(settings.record or "")
+        except ValueError as error:
+            raise SettingsError(str(error)) from None
+        written = write_report(report, settings.record or "")
+        print(report.as_text(), end="")
+        print(f"written: {written[0]}, {written[1]}", file=sys.stderr)
+        return 0
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(message)s")
+
+    def learn_on_exit(proxy: Proxy) -> None:
+        if settings.learn and proxy.recorder is not None and proxy.recorder.entries:
+            text, _ = write_report(learn_report(proxy.recorder.directory), proxy.recorder.directory)
+            logging.getLogger("mixmock.proxy").info("learn report: %s", text)
+
+    app = create_proxy_app(settings, on_close=learn_on_exit)
+    uvicorn.run(app, host=settings.host, port=settings.port, access_log=False)
+    return 0
+
+
 def _init_tiny(directory: Path) -> int:
     try:
         tiny = importlib.import_module("mock_server.engines.diffusers.tiny")
@@ -157,6 +210,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _parser().parse_args(argv)
         if args.command == "serve":
             return _serve(args)
+        if args.command == "proxy":
+            return _proxy(args)
         return _init_tiny(args.directory)
     except SettingsError as error:
         print(f"mixmock: error: {error}", file=sys.stderr)

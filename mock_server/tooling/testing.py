@@ -25,7 +25,14 @@ from starlette.types import ASGIApp, Message
 from mock_server.app import create_app
 from mock_server.settings import Settings
 
-__all__ = ["InProcessClient", "free_port", "in_process", "running_server", "stop_process"]
+__all__ = [
+    "InProcessClient",
+    "free_port",
+    "in_process",
+    "running_server",
+    "stop_process",
+    "wait_until_answering",
+]
 
 T = TypeVar("T")
 
@@ -157,3 +164,18 @@ def in_process(app: ASGIApp, base_url: str = "http://mixmock.test") -> Iterator[
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=10)
         loop.close()
+
+
+def wait_until_answering(url: str, process: subprocess.Popen[Any], timeout: float = 30.0) -> None:
+    """Until a GET of `url` gets any HTTP reply; RuntimeError when the process exits or time runs out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            httpx.get(url, timeout=1.0, trust_env=False)
+            return
+        except httpx.TransportError:
+            if process.poll() is not None:
+                raise RuntimeError(f"the process for {url} exited with code {process.returncode}") from None
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{url} did not answer within {timeout:g} s") from None
+            time.sleep(0.1)
