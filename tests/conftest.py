@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +16,7 @@ from mock_server.app import create_app
 from mock_server.engines.base import Engine
 from mock_server.settings import Settings
 from mock_server.state.clock import Clock, ManualClock
+from mock_server.tooling.redis_server import Persistence, RedisServer, redis_binary, redis_server
 from mock_server.tooling.testing import InProcessClient, in_process
 
 ClientFactory = Callable[..., AbstractContextManager[InProcessClient]]
@@ -50,3 +53,39 @@ def mock_client(strict_settings: Settings, clock: ManualClock) -> ClientFactory:
             yield client
 
     return make
+
+
+@pytest.fixture(scope="session")
+def redis_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One real redis-server (Debian's package) for the session, on a free loopback port, stopped at the end.
+
+    Tests keep apart by key prefix (`redis_prefix`), not by flushing: that also checks the prefixes.
+    """
+    if redis_binary() is None:
+        pytest.skip("redis-server is not installed (apt-get install -y redis-server); .ci/run installs it")
+    with redis_server(tmp_path_factory.mktemp("redis")) as server:
+        yield server
+
+
+@pytest.fixture
+def redis_prefix() -> str:
+    """A key prefix of this test's own on the shared redis-server."""
+    return f"test-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def redis_factory(tmp_path: Path) -> Iterator[Callable[..., RedisServer]]:
+    """`redis_factory(persistence="aof")`: a redis-server of this test's own (to restart or kill)."""
+    if redis_binary() is None:
+        pytest.skip("redis-server is not installed (apt-get install -y redis-server); .ci/run installs it")
+    started: list[RedisServer] = []
+
+    def start(persistence: Persistence = "none") -> RedisServer:
+        server = RedisServer(tmp_path / f"redis-{len(started)}", persistence)
+        server.start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

@@ -1,0 +1,144 @@
+"""Reaching Redis: store URLs, the client, key names under one prefix, and errors in the store's terms.
+
+A store URL is `redis://[[user]:password@]host[:port][/db]` (TLS: `rediss://`). Several mocks can share
+one Redis by giving each its own key prefix (`--store-prefix`); every key of this backend starts with it.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
+from urllib.parse import urlsplit
+
+import redis
+from redis.backoff import NoBackoff
+from redis.exceptions import BusyLoadingError, ConnectionError, ReadOnlyError, ResponseError, TimeoutError
+from redis.retry import Retry
+
+from mock_server.state.jobs import StoreUnavailableError
+
+__all__ = [
+    "REDIS_SCHEMES",
+    "Keys",
+    "as_unavailable",
+    "connect",
+    "guarded",
+    "is_redis_url",
+    "redis_url_problem",
+    "shown",
+    "unavailable",
+]
+
+REDIS_SCHEMES = ("redis", "rediss")
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def is_redis_url(store: str) -> bool:
+    """Whether a `--store` value names Redis (anything else is a SQLite path or `:memory:`)."""
+    return store.split("://", 1)[0].lower() in REDIS_SCHEMES if "://" in store else False
+
+
+def redis_url_problem(store: str) -> str | None:
+    """Why a redis:// or rediss:// URL is unusable, or None (checked before anything connects)."""
+    try:
+        parts = urlsplit(store)
+        port = parts.port
+    except ValueError as error:
+        return f"is not a valid Redis URL ({error})"
+    if not parts.hostname:
+        return "names no host (redis://HOST:PORT/DB)"
+    if port == 0:
+        return "names port 0"
+    database = parts.path.strip("/")
+    if database and not database.isdigit():
+        return f"names database {database!r}; a Redis database is a number (redis://HOST:PORT/0)"
+    return None
+
+
+def shown(store: str) -> str:
+    """The URL without its password, for logs and problems."""
+    parts = urlsplit(store)
+    if parts.password is None:
+        return store
+    user = parts.username or ""
+    host = parts.netloc.rsplit("@", 1)[1]
+    return parts._replace(netloc=f"{user}:***@{host}").geturl()
+
+
+def connect(store: str) -> redis.Redis:
+    """A client (a thread-safe connection pool) for a store URL; connects on first use.
+
+    Short timeouts and one quick retry: a Redis that is down must turn a request into the vendor's 503
+    at once, not hold it for the default backoff.
+    """
+    return redis.Redis.from_url(
+        store,
+        socket_timeout=5.0,
+        socket_connect_timeout=2.0,
+        retry=Retry(NoBackoff(), 1),
+        health_check_interval=30,
+    )
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Key names of one mock (a prefix of its own lets several mocks share one Redis)."""
+
+    prefix: str
+
+    def __post_init__(self) -> None:
+        if not self.prefix or any(c.isspace() for c in self.prefix):
+            raise ValueError(f"key prefix {self.prefix!r} must be non-empty and have no spaces")
+
+    def __call__(self, *parts: str | int) -> str:
+        return ":".join((self.prefix, *(str(part) for part in parts)))
+
+
+_UNAVAILABLE = (ConnectionError, TimeoutError, BusyLoadingError, ReadOnlyError)
+
+
+def unavailable(error: Exception) -> bool:
+    """Whether a Redis error means the store cannot serve now (not that a command was wrong)."""
+    if isinstance(error, _UNAVAILABLE):
+        return True
+    # MISCONF: persistence is failing and Redis refuses writes; OOM: maxmemory reached.
+    return isinstance(error, ResponseError) and str(error).startswith(("MISCONF", "OOM", "NOREPLICAS"))
+
+
+class _HasStore(Protocol):
+    store_url: str  # shown without its password
+
+
+S = TypeVar("S", bound=_HasStore)
+
+
+def guarded(method: Callable[Concatenate[S, P], R]) -> Callable[Concatenate[S, P], R]:
+    """A store method whose Redis outage becomes StoreUnavailableError naming the store."""
+
+    def call(self: S, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(self, *args, **kwargs)
+        except redis.RedisError as error:
+            raise as_unavailable(self.store_url, error) from None
+
+    functools.update_wrapper(call, method)
+    return call
+
+
+def _reason(error: Exception) -> str:
+    text = str(error).strip()
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def as_unavailable(store_url: str, error: Exception) -> Exception:
+    """`error` in the store's terms when it is an outage; else `error` itself."""
+    if isinstance(error, redis.RedisError) and unavailable(error):
+        return StoreUnavailableError(store_url, _reason(error))
+    return error
+
+
+def decoded(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
