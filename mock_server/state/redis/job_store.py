@@ -272,7 +272,7 @@ class RedisJobStore:
         """Delete the jobs created before `before`, and their images (Redis also expires them by TTL)."""
         total = 0
         while True:
-            args = [repr(before), _PURGE_BATCH, self._keys.prefix]
+            args: list[str | int] = [repr(before), _PURGE_BATCH, self._keys.prefix]
             purged = int(self._purge(keys=[self._keys("jobs")], args=args))
             total += purged
             if purged < _PURGE_BATCH:
