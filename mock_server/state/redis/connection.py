@@ -1,7 +1,7 @@
-"""Reaching Redis: store URLs, the client, key names under one prefix, and errors in the store's terms.
+"""Reaching Redis: the client, key names under one prefix, and Redis errors in the store's terms.
 
-A store URL is `redis://[[user]:password@]host[:port][/db]` (TLS: `rediss://`). Several mocks can share
-one Redis by giving each its own key prefix (`--store-prefix`); every key of this backend starts with it.
+Several mocks can share one Redis by giving each its own key prefix (`--store-prefix`); every key of this
+backend starts with it.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
-from urllib.parse import urlsplit
 
 import redis
 from redis.backoff import NoBackoff
@@ -18,54 +17,12 @@ from redis.exceptions import BusyLoadingError, ConnectionError, ReadOnlyError, R
 from redis.retry import Retry
 
 from mock_server.state.jobs import StoreUnavailableError
+from mock_server.state.redis.urls import shown
 
-__all__ = [
-    "REDIS_SCHEMES",
-    "Keys",
-    "as_unavailable",
-    "connect",
-    "guarded",
-    "is_redis_url",
-    "redis_url_problem",
-    "shown",
-    "unavailable",
-]
+__all__ = ["Keys", "as_unavailable", "connect", "guarded", "shown", "unavailable"]
 
-REDIS_SCHEMES = ("redis", "rediss")
 P = ParamSpec("P")
 R = TypeVar("R")
-
-
-def is_redis_url(store: str) -> bool:
-    """Whether a `--store` value names Redis (anything else is a SQLite path or `:memory:`)."""
-    return store.split("://", 1)[0].lower() in REDIS_SCHEMES if "://" in store else False
-
-
-def redis_url_problem(store: str) -> str | None:
-    """Why a redis:// or rediss:// URL is unusable, or None (checked before anything connects)."""
-    try:
-        parts = urlsplit(store)
-        port = parts.port
-    except ValueError as error:
-        return f"is not a valid Redis URL ({error})"
-    if not parts.hostname:
-        return "names no host (redis://HOST:PORT/DB)"
-    if port == 0:
-        return "names port 0"
-    database = parts.path.strip("/")
-    if database and not database.isdigit():
-        return f"names database {database!r}; a Redis database is a number (redis://HOST:PORT/0)"
-    return None
-
-
-def shown(store: str) -> str:
-    """The URL without its password, for logs and problems."""
-    parts = urlsplit(store)
-    if parts.password is None:
-        return store
-    user = parts.username or ""
-    host = parts.netloc.rsplit("@", 1)[1]
-    return parts._replace(netloc=f"{user}:***@{host}").geturl()
 
 
 def connect(store: str) -> redis.Redis:
