@@ -1,4 +1,5 @@
-"""Fixtures shared across suites: mock settings and an in-process client of the mock."""
+"""Fixtures shared across suites: mock settings, an in-process client of the mock, a real redis-server,
+and the store backends that the contract suites run against."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from mock_server.access_log import ACCESS_LOG
 from mock_server.app import create_app
 from mock_server.engines.base import Engine
 from mock_server.settings import Settings
+from mock_server.state.backends import Backend, open_backend
 from mock_server.state.clock import Clock, ManualClock
 from mock_server.tooling.redis_server import Persistence, RedisServer, redis_binary, redis_server
 from mock_server.tooling.testing import InProcessClient, in_process
@@ -89,3 +91,39 @@ def redis_factory(tmp_path: Path) -> Iterator[Callable[..., RedisServer]]:
     yield start
     for server in started:
         server.stop()
+
+
+STORE_BACKENDS = ["sqlite", pytest.param("redis", marks=pytest.mark.redis)]
+StateOpener = Callable[..., Backend]
+
+
+@pytest.fixture(params=STORE_BACKENDS)
+def store_backend(request: pytest.FixtureRequest) -> str:
+    """Each store backend in turn: the contract suites run every test against SQLite and Redis."""
+    name: str = request.param
+    return name
+
+
+@pytest.fixture
+def backend_settings(store_backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """Settings whose store is the backend under test (a file, or Redis under a prefix of this test's own)."""
+    if store_backend == "sqlite":
+        return Settings(store=str(tmp_path / "jobs.sqlite3"), access_log=False)
+    server: RedisServer = request.getfixturevalue("redis_service")
+    prefix: str = request.getfixturevalue("redis_prefix")
+    return Settings(store=server.url, store_prefix=prefix, access_log=False)
+
+
+@pytest.fixture
+def open_state(backend_settings: Settings) -> Iterator[StateOpener]:
+    """`open_state(journal_size=5)` opens one more view of the same state, as another process would."""
+    opened: list[Backend] = []
+
+    def open_one(**overrides: Any) -> Backend:
+        backend = open_backend(replace(backend_settings, **overrides))
+        opened.append(backend)
+        return backend
+
+    yield open_one
+    for backend in opened:
+        backend.close()

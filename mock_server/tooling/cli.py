@@ -1,4 +1,5 @@
-"""The `mixmock` command: `serve` the mock, `models init-tiny` for the reference engine, `audit` a target."""
+"""The `mixmock` command: `serve` the mock, `worker` (an engine worker on a shared Redis store), `models
+init-tiny` for the reference engine, `audit` a target."""
 
 from __future__ import annotations
 
@@ -57,16 +58,17 @@ def _add_setting(group: Any, item: dataclasses.Field[Any], declared: Declaration
         group.add_argument(short, dest=f"shorthand_{item.name}", metavar=metavar, help=f"{help_text} ({env})")
 
 
-def _serve_parser(commands: Any) -> None:
-    serve = commands.add_parser(
-        "serve",
-        help="run the mock server",
-        description="Serve the Magic Mix and Image Mixer endpoints as the vendor answers them. "
-        f"Settings come from defaults < --config file < {ENV_PREFIX}* environment variables < these flags.",
-    )
-    serve.add_argument("--config", help=f"a YAML or TOML file of settings ({ENV_PREFIX}CONFIG)")
+_PRECEDENCE = (
+    f"Settings come from defaults < --config file < {ENV_PREFIX}* environment variables < these flags."
+)
+
+
+def _settings_parser(commands: Any, name: str, help: str, description: str) -> None:
+    """A command that takes every setting as a flag (the same names for `serve` and `worker`)."""
+    parser = commands.add_parser(name, help=help, description=f"{description} {_PRECEDENCE}")
+    parser.add_argument("--config", help=f"a YAML or TOML file of settings ({ENV_PREFIX}CONFIG)")
     for item, declared in declarations():
-        _add_setting(serve, item, declared)
+        _add_setting(parser, item, declared)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -74,7 +76,20 @@ def _parser() -> argparse.ArgumentParser:
         prog="mixmock", description="Contract-testing kit for Magic Mix and Image Mixer."
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    _serve_parser(commands)
+    _settings_parser(
+        commands,
+        "serve",
+        "run the mock server",
+        "Serve the Magic Mix and Image Mixer endpoints as the vendor answers them.",
+    )
+    _settings_parser(
+        commands,
+        "worker",
+        "run an engine worker on a shared Redis store",
+        "Take queued engine jobs from a Redis store (--store redis://HOST:PORT/DB), render them with "
+        "--engine diffusers (or synthetic), and write the results back, for API replicas started with "
+        "--engine remote. One worker per GPU (--device cuda:N).",
+    )
     models = commands.add_parser("models", help="prepare weights for the reference engine")
     model_commands = models.add_subparsers(dest="models_command", required=True)
     init_tiny = model_commands.add_parser("init-tiny", help="write tiny random diffusers models for tests")
@@ -127,6 +142,12 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _worker(args: argparse.Namespace) -> int:
+    from mock_server.tooling.worker_process import run_worker
+
+    return run_worker(load_settings(_overrides(args), config_file=args.config))
+
+
 def _init_tiny(directory: Path) -> int:
     try:
         tiny = importlib.import_module("mock_server.engines.diffusers.tiny")
@@ -157,6 +178,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _parser().parse_args(argv)
         if args.command == "serve":
             return _serve(args)
+        if args.command == "worker":
+            return _worker(args)
         return _init_tiny(args.directory)
     except SettingsError as error:
         print(f"mixmock: error: {error}", file=sys.stderr)
