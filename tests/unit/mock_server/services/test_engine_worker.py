@@ -106,7 +106,8 @@ def test_a_job_whose_worker_died_is_taken_up_when_its_lease_runs_out(settings: S
 def test_the_eta_counts_the_work_queued_ahead(settings: Settings) -> None:
     with api(settings) as client:
         etas = [
-            client.post(CREATE_PATHS["img_mixer"], json=valid_body("img_mixer")).json()["eta"] for _ in range(3)
+            client.post(CREATE_PATHS["img_mixer"], json=valid_body("img_mixer")).json()["eta"]
+            for _ in range(3)
         ]
     assert etas == sorted(etas)
     assert etas[2] > etas[0]  # no worker yet: each job waits behind the ones before it
