@@ -92,7 +92,7 @@ class Runtime:
             task.cancel()
         await self.webhooks.aclose()
         await self.engine.aclose()
-        self.backend.close()
+        await self.backend.aclose()
 
 
 def preflight(settings: Settings, *, engine: bool = True) -> tuple[list[Rule], tuple[Quirk, ...]]:

@@ -31,6 +31,11 @@ class Backend:
     defaults: DefaultsStore
     queue: RedisEngineQueue | None = None  # the engine queue; Redis only
 
+    async def aclose(self) -> None:
+        """Close what belongs to the event loop (the Redis store's asyncio client), then the rest."""
+        await self.jobs.aclose()
+        self.close()
+
     def close(self) -> None:
         for part in (self.deliveries, self.journal, self.defaults, self.jobs):
             part.close()

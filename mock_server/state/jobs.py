@@ -125,6 +125,10 @@ class JobStore(Protocol):
         """Return when the store answers; raise StoreUnavailableError naming why it does not."""
         ...
 
+    async def aclose(self) -> None:
+        """Release what belongs to the running event loop (call it there, before `close`)."""
+        ...
+
     def close(self) -> None: ...
 
 

@@ -232,6 +232,9 @@ class SQLiteJobStore:
         except sqlite3.Error as error:
             raise StoreUnavailableError(self.path, f"{type(error).__name__}: {error}") from None
 
+    async def aclose(self) -> None:
+        return None  # nothing of this store belongs to an event loop
+
     def close(self) -> None:
         if not self._closed:
             self._closed = True

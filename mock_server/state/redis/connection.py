@@ -7,37 +7,57 @@ backend starts with it.
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 import redis
+import redis.asyncio
+from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import NoBackoff
-from redis.exceptions import BusyLoadingError, ConnectionError, ReadOnlyError, ResponseError, TimeoutError
+from redis.exceptions import (
+    BusyLoadingError,
+    ConnectionError,
+    NoScriptError,
+    ReadOnlyError,
+    ResponseError,
+    TimeoutError,
+)
 from redis.retry import Retry
 
 from mock_server.state.jobs import StoreUnavailableError
 from mock_server.state.redis.urls import shown
 
-__all__ = ["Keys", "as_unavailable", "connect", "guarded", "shown", "unavailable"]
+__all__ = [
+    "AsyncScript",
+    "Keys",
+    "as_unavailable",
+    "connect",
+    "connect_async",
+    "guarded",
+    "pack_command",
+    "shown",
+    "unavailable",
+]
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def connect(store: str) -> redis.Redis:
-    """A client (a thread-safe connection pool) for a store URL; connects on first use.
+# Short timeouts and one quick retry: a Redis that is down must turn a request into the vendor's 503 at
+# once, not hold it for the default backoff.
+_OPTIONS: dict[str, Any] = {"socket_timeout": 5.0, "socket_connect_timeout": 2.0, "health_check_interval": 30}
 
-    Short timeouts and one quick retry: a Redis that is down must turn a request into the vendor's 503
-    at once, not hold it for the default backoff.
-    """
-    return redis.Redis.from_url(
-        store,
-        socket_timeout=5.0,
-        socket_connect_timeout=2.0,
-        retry=Retry(NoBackoff(), 1),
-        health_check_interval=30,
-    )
+
+def connect(store: str) -> redis.Redis:
+    """A client (a thread-safe connection pool) for a store URL; connects on first use."""
+    return redis.Redis.from_url(store, retry=Retry(NoBackoff(), 1), **_OPTIONS)
+
+
+def connect_async(store: str) -> redis.asyncio.Redis:
+    """An asyncio client for a store URL, for the calls that must not block the event loop."""
+    return redis.asyncio.Redis.from_url(store, retry=AsyncRetry(NoBackoff(), 1), **_OPTIONS)
 
 
 @dataclass(frozen=True)
@@ -83,6 +103,45 @@ def guarded(method: Callable[Concatenate[S, P], R]) -> Callable[Concatenate[S, P
 
     functools.update_wrapper(call, method)
     return call
+
+
+def pack_command(*args: str | int | bytes) -> bytes:
+    """One command in Redis's wire format (RESP), for calls with many arguments on the hot path: about
+    three times faster than redis-py's general packer, which checks and converts each argument."""
+    parts = [b"*%d\r\n" % len(args)]
+    for arg in args:
+        data = arg if isinstance(arg, bytes) else str(arg).encode()
+        parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
+    return b"".join(parts)
+
+
+class AsyncScript:
+    """A Lua script called through an asyncio client with a hand-packed EVALSHA (loaded when missing)."""
+
+    def __init__(self, client: redis.asyncio.Redis, source: str) -> None:
+        self._client = client
+        self._source = source
+        self._sha = hashlib.sha1(source.encode()).hexdigest()
+
+    async def __call__(self, *args: str | int | bytes) -> Any:
+        packed = pack_command("EVALSHA", self._sha, 0, *args)
+        try:
+            return await self._send(packed)
+        except NoScriptError:  # a restarted Redis has forgotten its scripts
+            await self._client.script_load(self._source)
+            return await self._send(packed)
+
+    async def _send(self, packed: bytes) -> Any:
+        pool = self._client.connection_pool
+        connection = await pool.get_connection()  # type: ignore[no-untyped-call]
+        try:
+            await connection.send_packed_command(packed, check_health=False)
+            return await connection.read_response()
+        except BaseException:
+            await connection.disconnect()  # a reply may still be on its way: never reuse it
+            raise
+        finally:
+            await pool.release(connection)
 
 
 def _reason(error: Exception) -> str:

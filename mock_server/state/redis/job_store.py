@@ -11,7 +11,7 @@ Keys (under the prefix, see `connection.Keys`):
 
 Every write of a job is one Lua script, so its document, its lookup key and its indexes change together;
 a poll is counted with HINCRBY inside a script that returns the updated job. Creates that arrive in the
-same event-loop turn go to Redis in one pipelined round trip (group commit), before any of them is answered.
+same event-loop turn go to Redis in one script call (group commit), before any of them is answered.
 """
 
 from __future__ import annotations
@@ -24,37 +24,60 @@ from typing import Any
 import redis
 
 from mock_server.state.jobs import Job, decode_job, encode_job
-from mock_server.state.redis.connection import Keys, as_unavailable, guarded, shown
+from mock_server.state.redis.connection import (
+    AsyncScript,
+    Keys,
+    as_unavailable,
+    connect_async,
+    guarded,
+    shown,
+)
 
 __all__ = ["ID_BLOCK", "RedisJobStore"]
 
 ID_BLOCK = 64
 _PURGE_BATCH = 500
 
-# KEYS: job, file, jobs index, pending. ARGV: doc, id, file prefix, created_at, ttl ms, create (1/0),
-# pending score ("" when the job no longer counts towards its key's queue).
-_SAVE = """
-if ARGV[6] == '1' then
-  if redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[5]) == false
-     and redis.call('GET', KEYS[2]) ~= ARGV[2] then
-    return redis.error_reply('file_prefix ' .. ARGV[3] .. ' belongs to another job')
+# New jobs, any number in one call (the group commit). ARGV: ttl ms, the key prefix, then per job: id,
+# file prefix, doc, created_at, pending score ("" when the job does not count towards its key's queue),
+# key digest. Every file prefix is checked before anything is written, so a clash writes no job.
+_CREATE = """
+local ttl, p = ARGV[1], ARGV[2]
+for i = 3, #ARGV, 6 do
+  local owner = redis.call('GET', p .. ':file:' .. ARGV[i + 1])
+  if owner and owner ~= ARGV[i] then
+    return redis.error_reply('file_prefix ' .. ARGV[i + 1] .. ' belongs to job ' .. owner)
   end
-  redis.call('HSET', KEYS[1], 'doc', ARGV[1], 'polls', 0)
-  redis.call('PEXPIRE', KEYS[1], ARGV[5])
-else
-  if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-  redis.call('HSET', KEYS[1], 'doc', ARGV[1])
-  local left = redis.call('PTTL', KEYS[1])
-  if left > 0 then redis.call('SET', KEYS[2], ARGV[2], 'PX', left) end
 end
-redis.call('ZADD', KEYS[3], 'NX', ARGV[4], ARGV[2])
-if ARGV[7] == '' then
+for i = 3, #ARGV, 6 do
+  local id, job = ARGV[i], p .. ':job:' .. ARGV[i]
+  redis.call('HSET', job, 'doc', ARGV[i + 2], 'polls', 0)
+  redis.call('PEXPIRE', job, ttl)
+  redis.call('SET', p .. ':file:' .. ARGV[i + 1], id, 'PX', ttl)
+  redis.call('ZADD', p .. ':jobs', ARGV[i + 3], id)
+  if ARGV[i + 4] ~= '' then
+    local pending = p .. ':pending:' .. ARGV[i + 5]
+    -- entries whose time has passed no longer count: drop them as new ones come, so the set stays small
+    redis.call('ZREMRANGEBYSCORE', pending, '-inf', ARGV[i + 3])
+    redis.call('ZADD', pending, ARGV[i + 4], id)
+    redis.call('PEXPIRE', pending, ttl)
+  end
+end
+return (#ARGV - 2) / 6
+"""
+
+# A job changed (finished, or a reserved id filled). KEYS: job, file, jobs index, pending. ARGV: doc, id,
+# created_at, pending score ("" when the job no longer counts towards its key's queue). Keeps the expiry.
+_SAVE = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'doc', ARGV[1])
+local left = redis.call('PTTL', KEYS[1])
+if left > 0 then redis.call('SET', KEYS[2], ARGV[2], 'PX', left) end
+redis.call('ZADD', KEYS[3], 'NX', ARGV[3], ARGV[2])
+if ARGV[4] == '' then
   redis.call('ZREM', KEYS[4], ARGV[2])
 else
-  -- entries whose time has passed no longer count: drop them as new ones come, so the set stays small
-  redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', ARGV[4])
-  redis.call('ZADD', KEYS[4], ARGV[7], ARGV[2])
-  redis.call('PEXPIRE', KEYS[4], ARGV[5])
+  redis.call('ZADD', KEYS[4], ARGV[4], ARGV[2])
 end
 return 1
 """
@@ -108,25 +131,36 @@ return #ids
 
 class RedisJobStore:
     def __init__(
-        self, client: redis.Redis, keys: Keys, *, ttl_s: float, store_url: str = "", id_block: int = ID_BLOCK
+        self,
+        client: redis.Redis,
+        keys: Keys,
+        *,
+        ttl_s: float,
+        store_url: str = "",
+        id_block: int = ID_BLOCK,
     ) -> None:
         if id_block < 1:
             raise ValueError(f"id_block must be at least 1, got {id_block!r}")
         if ttl_s <= 0:
             raise ValueError(f"ttl_s must be more than 0 seconds, got {ttl_s!r}")
-        self.store_url = shown(store_url) if store_url else "redis"
+        if not store_url:
+            raise ValueError("store_url is required: the asyncio client of group commits connects with it")
+        self.store_url = shown(store_url)
         self._redis: Any = client  # redis-py's hints mix in its asyncio types; results are checked here
         self._keys = keys
         self._ttl_ms = max(1, math.ceil(ttl_s * 1000))
         self._ttl_s = ttl_s
         self._id_block = id_block
         self._next_id = self._block_end = 0  # the ids this process may still hand out: [next, end)
+        self._create = self._redis.register_script(_CREATE)
         self._save = self._redis.register_script(_SAVE)
         self._reserve = self._redis.register_script(_RESERVE)
         self._poll = self._redis.register_script(_POLL)
         self._by_file = self._redis.register_script(_BY_FILE)
         self._put_images = self._redis.register_script(_PUT_IMAGES)
         self._purge = self._redis.register_script(_PURGE)
+        self._url = store_url
+        self._async: tuple[asyncio.AbstractEventLoop, Any, Any] | None = None  # loop, client, script
         self._queued: list[Job] = []  # jobs of `create_grouped` not yet written
         self._written: asyncio.Future[None] | None = None  # resolved when they are
 
@@ -148,20 +182,31 @@ class RedisJobStore:
 
     # ---- writes
 
-    def _save_call(self, job: Job, *, create: bool) -> tuple[list[str], list[Any]]:
-        pending = ""
+    def _pending_score(self, job: Job) -> str:
+        """When the job stops counting towards its key's queue limit; "" when it does not count."""
+        if job.state != "processing":
+            return ""
+        return repr(job.ready_at if job.ready_at is not None else job.created_at + self._ttl_s)
+
+    def _key_digest(self, job: Job) -> str:
         key = job.extra.get("key")
-        if job.state == "processing":
-            pending = repr(job.ready_at if job.ready_at is not None else job.created_at + self._ttl_s)
-        keys = [
-            self._keys("job", job.id),
-            self._keys("file", job.file_prefix),
-            self._keys("jobs"),
-            self._keys("pending", key if isinstance(key, str) else "-"),
-        ]
-        created = repr(job.created_at)
-        args = [encode_job(job), job.id, job.file_prefix, created, self._ttl_ms, int(create), pending]
-        return keys, args
+        return key if isinstance(key, str) else "-"
+
+    def _write_new(self, jobs: Sequence[Job]) -> None:
+        self._create(args=self._create_args(jobs))
+
+    def _create_args(self, jobs: Sequence[Job]) -> list[str | int]:
+        args: list[str | int] = [self._ttl_ms, self._keys.prefix]
+        for job in jobs:
+            args += [
+                job.id,
+                job.file_prefix,
+                encode_job(job),
+                repr(job.created_at),
+                self._pending_score(job),
+                self._key_digest(job),
+            ]
+        return args
 
     def _built(self, build: Callable[[int], Job]) -> Job:
         job_id = self._take_id()
@@ -173,12 +218,15 @@ class RedisJobStore:
     @guarded
     def create(self, build: Callable[[int], Job]) -> Job:
         job = self._built(build)
-        keys, args = self._save_call(job, create=True)
-        self._save(keys=keys, args=args)
+        self._write_new([job])
         return job
 
     async def create_grouped(self, build: Callable[[int], Job]) -> Job:
-        """Like `create`, but written in one round trip with the jobs created in the same event-loop turn."""
+        """Like `create`, but written in one script call with the jobs created in the same event-loop turn.
+
+        The write goes through an asyncio client: while Redis stores one group, the event loop goes on
+        reading the next requests (a blocking round trip would leave the process idle meanwhile).
+        """
         loop = asyncio.get_running_loop()
         try:
             job = self._built(build)
@@ -187,33 +235,47 @@ class RedisJobStore:
         self._queued.append(job)
         if self._written is None:
             self._written = loop.create_future()
-            loop.call_soon(self._write_queued)
+            loop.call_soon(lambda: loop.create_task(self._write_queued()))
         await self._written
         return job
 
-    def _write_queued(self) -> None:
+    async def _write_queued(self) -> None:
         jobs, written = self._queued, self._written
         self._queued, self._written = [], None
         if written is None:  # pragma: no cover - scheduled only with a future
             return
         try:
-            with self._redis.pipeline(transaction=False) as pipe:
-                for job in jobs:
-                    keys, args = self._save_call(job, create=True)
-                    self._save(keys=keys, args=args, client=pipe)
-                results = pipe.execute(raise_on_error=False)
-            failed = next((result for result in results if isinstance(result, Exception)), None)
-            if failed is not None:
-                raise failed
+            await self._async_create(*self._create_args(jobs))
         except Exception as error:  # every request of the group answers that its job was not saved
             written.set_exception(as_unavailable(self.store_url, error))
             return
         written.set_result(None)
 
+    @property
+    def _async_create(self) -> Any:
+        """The create script on an asyncio client of the running loop (made on first use)."""
+        loop = asyncio.get_running_loop()
+        if self._async is None or self._async[0] is not loop:
+            client = connect_async(self._url)
+            self._async = (loop, client, AsyncScript(client, _CREATE))
+        return self._async[2]
+
+    async def aclose(self) -> None:
+        """Close the asyncio client (from the loop it was made on); `close` closes the other."""
+        if self._async is not None:
+            _, client, _ = self._async
+            self._async = None
+            await client.aclose()
+
     @guarded
     def save(self, job: Job) -> None:
-        keys, args = self._save_call(job, create=False)
-        self._save(keys=keys, args=args)
+        keys = [
+            self._keys("job", job.id),
+            self._keys("file", job.file_prefix),
+            self._keys("jobs"),
+            self._keys("pending", self._key_digest(job)),
+        ]
+        self._save(keys=keys, args=[encode_job(job), job.id, repr(job.created_at), self._pending_score(job)])
 
     @guarded
     def put_images(self, file_prefix: str, images: Sequence[bytes]) -> None:

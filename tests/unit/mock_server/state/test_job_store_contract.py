@@ -96,7 +96,9 @@ def test_a_reopened_store_starts_a_new_block_and_never_reuses_an_id(open_store: 
 
 def test_grouped_creates_share_one_write_and_are_stored_when_they_return(store: JobStore) -> None:
     async def create_three() -> list[Job]:
-        return list(await asyncio.gather(*(store.create_grouped(make_job) for _ in range(3))))
+        made = list(await asyncio.gather(*(store.create_grouped(make_job) for _ in range(3))))
+        await store.aclose()
+        return made
 
     made = asyncio.run(create_three())
     assert [job.id for job in made] == [1, 2, 3]

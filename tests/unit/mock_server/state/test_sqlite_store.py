@@ -35,7 +35,10 @@ def test_a_grouped_create_whose_write_fails_raises() -> None:
     store.create(lambda job_id: make_job(job_id, file_prefix="taken"))
 
     async def clash() -> Job:
-        return await store.create_grouped(lambda job_id: make_job(job_id, file_prefix="taken"))
+        try:
+            return await store.create_grouped(lambda job_id: make_job(job_id, file_prefix="taken"))
+        finally:
+            await store.aclose()
 
     with pytest.raises(sqlite3.IntegrityError, match="file_prefix"):
         asyncio.run(clash())
