@@ -108,9 +108,11 @@ WRK_SCRIPT = textwrap.dedent(
       end
       out:close()
       local e = summary.errors
-      io.write(string.format("rps=%%.1f\\np50_ms=%%.3f\\np99_ms=%%.3f\\n", summary.requests / (summary.duration / 1e6),
-        latency:percentile(50) / 1000, latency:percentile(99) / 1000))
-      io.write(string.format("socket_errors=%%d\\nnon2xx=%%d\\n", e.connect + e.read + e.write + e.timeout, e.status))
+      local rps = summary.requests / (summary.duration / 1e6)
+      local p50, p99 = latency:percentile(50) / 1000, latency:percentile(99) / 1000
+      io.write(string.format("rps=%%.1f\\np50_ms=%%.3f\\np99_ms=%%.3f\\n", rps, p50, p99))
+      local socket_errors = e.connect + e.read + e.write + e.timeout
+      io.write(string.format("socket_errors=%%d\\nnon2xx=%%d\\n", socket_errors, e.status))
       for name, value in pairs(totals) do io.write(string.format("%%s=%%d\\n", name, value)) end
     end
     """
@@ -323,9 +325,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         with (
             redis_server(folder / "redis-1", persistence="aof") as store,
-            mock(store.url, log=log) as (port, one),
+            mock(store.url, log=log) as (port, alone),
         ):
-            run, ids = measure("redis x1", f"http://127.0.0.1:{port}", [one.pid], args.duration, folder)
+            run, ids = measure("redis x1", f"http://127.0.0.1:{port}", [alone.pid], args.duration, folder)
             run.lost = lost_jobs(store.url, ids)
             runs["redis"] = run
 
@@ -353,16 +355,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     print(f"redis x1 / sqlite x1 (what the store costs a process): {one.rps / sqlite.rps:.2f}")
     print(f"redis x2 per process / sqlite x1:                     {two.per_process / sqlite.rps:.2f}")
+    per_cpu = two.per_cpu_second / sqlite.per_cpu_second
     print(
-        f"requests per mock CPU second, redis x2 / sqlite x1:    {two.per_cpu_second / sqlite.per_cpu_second:.2f} "
+        f"requests per mock CPU second, redis x2 / sqlite x1:    {per_cpu:.2f} "
         f"({two.per_cpu_second:.0f} / {sqlite.per_cpu_second:.0f})"
     )
     print(f"redis x2 + lb / sqlite x1 (aggregate):                 {two.rps / sqlite.rps:.2f}")
     for run in (one, two, runs.get("kill")):
         if run is not None:
-            print(
-                f"{run.label}: {run.creates} jobs accepted, {run.lost} missing from Redis, {run.errors} errors"
-            )
+            accepted = f"{run.creates} jobs accepted, {run.lost} missing from Redis"
+            print(f"{run.label}: {accepted}, {run.errors} errors")
     failed = any(run.errors for run in (sqlite, one, two)) or any(
         run.lost for run in runs.values() if run.lost is not None
     )
