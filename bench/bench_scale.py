@@ -361,12 +361,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"({two.per_cpu_second:.0f} / {sqlite.per_cpu_second:.0f})"
     )
     print(f"redis x2 + lb / sqlite x1 (aggregate):                 {two.rps / sqlite.rps:.2f}")
-    for run in (one, two, runs.get("kill")):
-        if run is not None:
-            accepted = f"{run.creates} jobs accepted, {run.lost} missing from Redis"
-            print(f"{run.label}: {accepted}, {run.errors} errors")
-    failed = any(run.errors for run in (sqlite, one, two)) or any(
-        run.lost for run in runs.values() if run.lost is not None
+    for key in ("redis", "redis2", "kill"):
+        if key in runs:
+            checked = runs[key]
+            accepted = f"{checked.creates} jobs accepted, {checked.lost} missing from Redis"
+            print(f"{checked.label}: {accepted}, {checked.errors} errors")
+    failed = any(runs[key].errors for key in ("sqlite", "redis", "redis2")) or any(
+        checked.lost for checked in runs.values() if checked.lost is not None
     )
     return 1 if failed else 0
 
