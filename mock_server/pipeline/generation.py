@@ -182,7 +182,7 @@ async def _fetch(runtime: Runtime, operation: Operation, intake: Intake, outcome
         )
         return ResponseDraft(code, body, outcome.example)
     job_id = _job_id(intake)
-    job = None if job_id is None else runtime.store.get(job_id)
+    job = None if job_id is None else await runtime.store.aget(job_id)
     if job is not None and runtime.clock.now() - job.created_at >= runtime.settings.job_ttl_s:
         job = None  # expired like the vendor's after 24 hours; the purge loop deletes it later
     if job is None or not _same_family(runtime, job, operation):

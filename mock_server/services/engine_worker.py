@@ -101,7 +101,7 @@ class EngineWorker:
 
     async def _render(self, job_id: int, sharing: int) -> None:
         try:
-            job = self.lifecycle.store.get(job_id)
+            job = await self.lifecycle.store.aget(job_id)
             if job is not None and job.state == "processing":
                 started = time.monotonic()
                 done = await self.lifecycle.run_engine(job)

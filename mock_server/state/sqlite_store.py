@@ -168,6 +168,15 @@ class SQLiteJobStore:
             ).fetchone()
         return None if row is None else decode_job(row[0], row[1])
 
+    async def aget(self, job_id: int) -> Job | None:
+        return self.get(job_id)
+
+    async def arecord_poll(self, job_id: int) -> Job | None:
+        return self.record_poll(job_id)
+
+    async def asave(self, job: Job) -> None:
+        self.save(job)
+
     def put_images(self, file_prefix: str, images: Sequence[bytes]) -> None:
         with self._lock:
             self._db.executemany(

@@ -59,7 +59,7 @@ async def _work(settings: Settings) -> None:
         log.info("engine worker %s stopped after %d job(s)", worker.name, worker.rendered)
     finally:
         await engine.aclose()
-        backend.close()
+        await backend.aclose()
 
 
 def run_worker(settings: Settings) -> int:

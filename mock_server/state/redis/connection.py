@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
@@ -32,11 +32,13 @@ from mock_server.state.redis.urls import shown
 __all__ = [
     "AsyncScript",
     "Keys",
+    "aguarded",
     "as_unavailable",
     "connect",
     "connect_async",
     "guarded",
     "pack_command",
+    "send_packed",
     "shown",
     "unavailable",
 ]
@@ -115,6 +117,20 @@ def pack_command(*args: str | int | bytes) -> bytes:
     return b"".join(parts)
 
 
+async def send_packed(client: redis.asyncio.Redis, packed: bytes) -> Any:
+    """One hand-packed command on a pooled asyncio connection; its reply (an error reply raises)."""
+    pool = client.connection_pool
+    connection = await pool.get_connection()  # type: ignore[no-untyped-call]
+    try:
+        await connection.send_packed_command(packed, check_health=False)
+        return await connection.read_response()
+    except BaseException:
+        await connection.disconnect()  # a reply may still be on its way: never reuse it
+        raise
+    finally:
+        await pool.release(connection)
+
+
 class AsyncScript:
     """A Lua script called through an asyncio client with a hand-packed EVALSHA (loaded when missing)."""
 
@@ -123,25 +139,28 @@ class AsyncScript:
         self._source = source
         self._sha = hashlib.sha1(source.encode()).hexdigest()
 
-    async def __call__(self, *args: str | int | bytes) -> Any:
-        packed = pack_command("EVALSHA", self._sha, 0, *args)
+    async def __call__(self, *args: str | int | bytes, keys: tuple[str, ...] = ()) -> Any:
+        packed = pack_command("EVALSHA", self._sha, len(keys), *keys, *args)
         try:
-            return await self._send(packed)
+            return await send_packed(self._client, packed)
         except NoScriptError:  # a restarted Redis has forgotten its scripts
             await self._client.script_load(self._source)
-            return await self._send(packed)
+            return await send_packed(self._client, packed)
 
-    async def _send(self, packed: bytes) -> Any:
-        pool = self._client.connection_pool
-        connection = await pool.get_connection()  # type: ignore[no-untyped-call]
+
+def aguarded(
+    method: Callable[Concatenate[S, P], Coroutine[Any, Any, R]],
+) -> Callable[Concatenate[S, P], Coroutine[Any, Any, R]]:
+    """`guarded`, for a coroutine method."""
+
+    async def call(self: S, /, *args: P.args, **kwargs: P.kwargs) -> R:
         try:
-            await connection.send_packed_command(packed, check_health=False)
-            return await connection.read_response()
-        except BaseException:
-            await connection.disconnect()  # a reply may still be on its way: never reuse it
-            raise
-        finally:
-            await pool.release(connection)
+            return await method(self, *args, **kwargs)
+        except redis.RedisError as error:
+            raise as_unavailable(self.store_url, error) from None
+
+    functools.update_wrapper(call, method)
+    return call
 
 
 def _reason(error: Exception) -> str:

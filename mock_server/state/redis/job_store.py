@@ -19,17 +19,22 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import redis
+import redis.asyncio
 
 from mock_server.state.jobs import Job, decode_job, encode_job
 from mock_server.state.redis.connection import (
     AsyncScript,
     Keys,
+    aguarded,
     as_unavailable,
     connect_async,
     guarded,
+    pack_command,
+    send_packed,
     shown,
 )
 
@@ -129,6 +134,23 @@ return #ids
 """
 
 
+@dataclass(frozen=True)
+class _AsyncSide:
+    """An asyncio client bound to one event loop, with the scripts of the loop's hot path."""
+
+    loop: asyncio.AbstractEventLoop
+    client: redis.asyncio.Redis
+    create: AsyncScript
+    save: AsyncScript
+    poll: AsyncScript
+
+    @classmethod
+    def connect(cls, loop: asyncio.AbstractEventLoop, store_url: str) -> _AsyncSide:
+        client = connect_async(store_url)
+        scripts = (AsyncScript(client, source) for source in (_CREATE, _SAVE, _POLL))
+        return cls(loop, client, *scripts)
+
+
 class RedisJobStore:
     def __init__(
         self,
@@ -160,7 +182,7 @@ class RedisJobStore:
         self._put_images = self._redis.register_script(_PUT_IMAGES)
         self._purge = self._redis.register_script(_PURGE)
         self._url = store_url
-        self._async: tuple[asyncio.AbstractEventLoop, Any, Any] | None = None  # loop, client, script
+        self._async: _AsyncSide | None = None  # the asyncio client of the running loop, made on first use
         self._queued: list[Job] = []  # jobs of `create_grouped` not yet written
         self._written: asyncio.Future[None] | None = None  # resolved when they are
 
@@ -245,37 +267,53 @@ class RedisJobStore:
         if written is None:  # pragma: no cover - scheduled only with a future
             return
         try:
-            await self._async_create(*self._create_args(jobs))
+            await self._on_loop().create(*self._create_args(jobs))
         except Exception as error:  # every request of the group answers that its job was not saved
             written.set_exception(as_unavailable(self.store_url, error))
             return
         written.set_result(None)
 
-    @property
-    def _async_create(self) -> Any:
-        """The create script on an asyncio client of the running loop (made on first use)."""
+    def _on_loop(self) -> _AsyncSide:
+        """The asyncio client and scripts of the running loop (made on first use)."""
         loop = asyncio.get_running_loop()
-        if self._async is None or self._async[0] is not loop:
-            client = connect_async(self._url)
-            self._async = (loop, client, AsyncScript(client, _CREATE))
-        return self._async[2]
+        if self._async is None or self._async.loop is not loop:
+            self._async = _AsyncSide.connect(loop, self._url)
+        return self._async
 
     async def aclose(self) -> None:
         """Close the asyncio client (from the loop it was made on); `close` closes the other."""
         if self._async is not None:
-            _, client, _ = self._async
-            self._async = None
-            await client.aclose()
+            side, self._async = self._async, None
+            await side.client.aclose()
 
     @guarded
     def save(self, job: Job) -> None:
-        keys = [
+        args: list[str | int] = [encode_job(job), job.id, repr(job.created_at), self._pending_score(job)]
+        self._save(keys=list(self._save_keys(job)), args=args)
+
+    def _save_keys(self, job: Job) -> tuple[str, ...]:
+        return (
             self._keys("job", job.id),
             self._keys("file", job.file_prefix),
             self._keys("jobs"),
             self._keys("pending", self._key_digest(job)),
-        ]
-        self._save(keys=keys, args=[encode_job(job), job.id, repr(job.created_at), self._pending_score(job)])
+        )
+
+    @aguarded
+    async def asave(self, job: Job) -> None:
+        args = (encode_job(job), job.id, repr(job.created_at), self._pending_score(job))
+        await self._on_loop().save(*args, keys=self._save_keys(job))
+
+    @aguarded
+    async def aget(self, job_id: int) -> Job | None:
+        command = pack_command("HMGET", self._keys("job", job_id), "doc", "polls")
+        doc, polls = await send_packed(self._on_loop().client, command)
+        return None if not doc else decode_job(doc, int(polls or 0))
+
+    @aguarded
+    async def arecord_poll(self, job_id: int) -> Job | None:
+        found = await self._on_loop().poll(keys=(self._keys("job", job_id),))
+        return None if not found else decode_job(found[0], int(found[1]))
 
     @guarded
     def put_images(self, file_prefix: str, images: Sequence[bytes]) -> None:

@@ -53,7 +53,14 @@ def worker(settings: Settings) -> Iterator[EngineWorker]:
     running = EngineWorker(backend.queue, lifecycle, backend.deliveries, poll_s=0.02)
     loop = asyncio.new_event_loop()
     stop = asyncio.Event()
-    thread = threading.Thread(target=loop.run_until_complete, args=(running.run(stop),), daemon=True)
+
+    async def run() -> None:
+        try:
+            await running.run(stop)
+        finally:
+            await backend.aclose()  # on the loop its asyncio client belongs to
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(run(),), daemon=True)
     thread.start()
     try:
         yield running
@@ -61,7 +68,6 @@ def worker(settings: Settings) -> Iterator[EngineWorker]:
         loop.call_soon_threadsafe(stop.set)
         thread.join(timeout=10)
         loop.close()
-        backend.close()
 
 
 def fetch_until_done(client: httpx.Client, url: str, timeout_s: float = 20.0) -> dict[str, Any]:

@@ -165,3 +165,27 @@ def test_purge_deletes_old_jobs_and_their_images(store: JobStore) -> None:
 def test_ping_answers_while_the_store_is_up(store: JobStore) -> None:
     store.ping()  # raises StoreUnavailableError otherwise
     assert issubclass(StoreUnavailableError, RuntimeError)
+
+
+def test_the_event_loop_variants_read_count_and_write_the_same_state(store: JobStore) -> None:
+    job = store.create(make_job)
+
+    async def on_the_loop() -> tuple[Job | None, Job | None, Job | None]:
+        try:
+            found = await store.aget(job.id)
+            polled = await store.arecord_poll(job.id)
+            await store.asave(job.finished("failed", "no luck"))
+            missing = await store.aget(job.id + 1000)
+            assert await store.arecord_poll(job.id + 1000) is None
+            return found, polled, missing
+        finally:
+            await store.aclose()
+
+    found, polled, missing = asyncio.run(on_the_loop())
+    assert found == job
+    assert polled is not None
+    assert polled.polls == 1
+    assert missing is None
+    stored = store.get(job.id)
+    assert stored is not None
+    assert (stored.state, stored.message, stored.polls) == ("failed", "no luck", 1)
