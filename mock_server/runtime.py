@@ -180,8 +180,8 @@ async def _journal_loop(runtime: Runtime) -> None:
     while True:
         await asyncio.sleep(FLUSH_EVERY_S if runtime.health.ok else HEALTH_EVERY_S)
         if journal.pending:
-            try:
-                journal.flush()
+            try:  # in a thread: a networked journal's round trip must not hold up the event loop
+                await asyncio.to_thread(journal.flush)
             except StoreUnavailableError as error:  # the entries stay buffered (bounded) for the next try
                 runtime.health.failed(error)
             except Exception:  # the journal is for inspection; a full disk must not stop the server
