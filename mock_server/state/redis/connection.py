@@ -7,19 +7,15 @@ backend starts with it.
 from __future__ import annotations
 
 import functools
-import hashlib
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 import redis
-import redis.asyncio
-from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import NoBackoff
 from redis.exceptions import (
     BusyLoadingError,
     ConnectionError,
-    NoScriptError,
     ReadOnlyError,
     ResponseError,
     TimeoutError,
@@ -30,15 +26,12 @@ from mock_server.state.jobs import StoreUnavailableError
 from mock_server.state.redis.urls import shown
 
 __all__ = [
-    "AsyncScript",
     "Keys",
     "aguarded",
     "as_unavailable",
     "connect",
-    "connect_async",
     "guarded",
     "pack_command",
-    "send_packed",
     "shown",
     "unavailable",
 ]
@@ -55,11 +48,6 @@ _OPTIONS: dict[str, Any] = {"socket_timeout": 5.0, "socket_connect_timeout": 2.0
 def connect(store: str) -> redis.Redis:
     """A client (a thread-safe connection pool) for a store URL; connects on first use."""
     return redis.Redis.from_url(store, retry=Retry(NoBackoff(), 1), **_OPTIONS)
-
-
-def connect_async(store: str) -> redis.asyncio.Redis:
-    """An asyncio client for a store URL, for the calls that must not block the event loop."""
-    return redis.asyncio.Redis.from_url(store, retry=AsyncRetry(NoBackoff(), 1), **_OPTIONS)
 
 
 @dataclass(frozen=True)
@@ -115,37 +103,6 @@ def pack_command(*args: str | int | bytes) -> bytes:
         data = arg if isinstance(arg, bytes) else str(arg).encode()
         parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
     return b"".join(parts)
-
-
-async def send_packed(client: redis.asyncio.Redis, packed: bytes) -> Any:
-    """One hand-packed command on a pooled asyncio connection; its reply (an error reply raises)."""
-    pool = client.connection_pool
-    connection = await pool.get_connection()  # type: ignore[no-untyped-call]
-    try:
-        await connection.send_packed_command(packed, check_health=False)
-        return await connection.read_response()
-    except BaseException:
-        await connection.disconnect()  # a reply may still be on its way: never reuse it
-        raise
-    finally:
-        await pool.release(connection)
-
-
-class AsyncScript:
-    """A Lua script called through an asyncio client with a hand-packed EVALSHA (loaded when missing)."""
-
-    def __init__(self, client: redis.asyncio.Redis, source: str) -> None:
-        self._client = client
-        self._source = source
-        self._sha = hashlib.sha1(source.encode()).hexdigest()
-
-    async def __call__(self, *args: str | int | bytes, keys: tuple[str, ...] = ()) -> Any:
-        packed = pack_command("EVALSHA", self._sha, len(keys), *keys, *args)
-        try:
-            return await send_packed(self._client, packed)
-        except NoScriptError:  # a restarted Redis has forgotten its scripts
-            await self._client.script_load(self._source)
-            return await send_packed(self._client, packed)
 
 
 def aguarded(

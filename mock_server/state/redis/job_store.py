@@ -23,20 +23,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
-import redis.asyncio
 
 from mock_server.state.jobs import Job, decode_job, encode_job
-from mock_server.state.redis.connection import (
-    AsyncScript,
-    Keys,
-    aguarded,
-    as_unavailable,
-    connect_async,
-    guarded,
-    pack_command,
-    send_packed,
-    shown,
-)
+from mock_server.state.redis.connection import Keys, aguarded, as_unavailable, guarded, shown
+from mock_server.state.redis.loop_client import LoopClient, LoopScript
 
 __all__ = ["ID_BLOCK", "RedisJobStore"]
 
@@ -135,19 +125,19 @@ return #ids
 
 
 @dataclass(frozen=True)
-class _AsyncSide:
-    """An asyncio client bound to one event loop, with the scripts of the loop's hot path."""
+class _LoopSide:
+    """The event loop's own connection, with the scripts of the loop's hot path."""
 
     loop: asyncio.AbstractEventLoop
-    client: redis.asyncio.Redis
-    create: AsyncScript
-    save: AsyncScript
-    poll: AsyncScript
+    client: LoopClient
+    create: LoopScript
+    save: LoopScript
+    poll: LoopScript
 
     @classmethod
-    def connect(cls, loop: asyncio.AbstractEventLoop, store_url: str) -> _AsyncSide:
-        client = connect_async(store_url)
-        scripts = (AsyncScript(client, source) for source in (_CREATE, _SAVE, _POLL))
+    def connect(cls, loop: asyncio.AbstractEventLoop, store_url: str) -> _LoopSide:
+        client = LoopClient(store_url)
+        scripts = (LoopScript(client, source) for source in (_CREATE, _SAVE, _POLL))
         return cls(loop, client, *scripts)
 
 
@@ -166,7 +156,7 @@ class RedisJobStore:
         if ttl_s <= 0:
             raise ValueError(f"ttl_s must be more than 0 seconds, got {ttl_s!r}")
         if not store_url:
-            raise ValueError("store_url is required: the asyncio client of group commits connects with it")
+            raise ValueError("store_url is required: the event loop's own connection connects with it")
         self.store_url = shown(store_url)
         self._redis: Any = client  # redis-py's hints mix in its asyncio types; results are checked here
         self._keys = keys
@@ -182,7 +172,7 @@ class RedisJobStore:
         self._put_images = self._redis.register_script(_PUT_IMAGES)
         self._purge = self._redis.register_script(_PURGE)
         self._url = store_url
-        self._async: _AsyncSide | None = None  # the asyncio client of the running loop, made on first use
+        self._async: _LoopSide | None = None  # the running loop's connection, made on first use
         self._queued: list[Job] = []  # jobs of `create_grouped` not yet written
         self._written: asyncio.Future[None] | None = None  # resolved when they are
 
@@ -246,8 +236,8 @@ class RedisJobStore:
     async def create_grouped(self, build: Callable[[int], Job]) -> Job:
         """Like `create`, but written in one script call with the jobs created in the same event-loop turn.
 
-        The write goes through an asyncio client: while Redis stores one group, the event loop goes on
-        reading the next requests (a blocking round trip would leave the process idle meanwhile).
+        The write goes through the loop's own connection: while Redis stores one group, the event loop
+        goes on reading the next requests (a blocking round trip would leave the process idle meanwhile).
         """
         loop = asyncio.get_running_loop()
         try:
@@ -273,15 +263,15 @@ class RedisJobStore:
             return
         written.set_result(None)
 
-    def _on_loop(self) -> _AsyncSide:
-        """The asyncio client and scripts of the running loop (made on first use)."""
+    def _on_loop(self) -> _LoopSide:
+        """The running loop's connection and scripts (made on first use)."""
         loop = asyncio.get_running_loop()
         if self._async is None or self._async.loop is not loop:
-            self._async = _AsyncSide.connect(loop, self._url)
+            self._async = _LoopSide.connect(loop, self._url)
         return self._async
 
     async def aclose(self) -> None:
-        """Close the asyncio client (from the loop it was made on); `close` closes the other."""
+        """Close the loop's connection (from the loop it was made on); `close` closes the other."""
         if self._async is not None:
             side, self._async = self._async, None
             await side.client.aclose()
@@ -306,8 +296,7 @@ class RedisJobStore:
 
     @aguarded
     async def aget(self, job_id: int) -> Job | None:
-        command = pack_command("HMGET", self._keys("job", job_id), "doc", "polls")
-        doc, polls = await send_packed(self._on_loop().client, command)
+        doc, polls = await self._on_loop().client.call("HMGET", self._keys("job", job_id), "doc", "polls")
         return None if not doc else decode_job(doc, int(polls or 0))
 
     @aguarded
