@@ -164,6 +164,7 @@ class Run:
     cpu_s: float  # CPU seconds the mock processes used during the run
     seconds: float
     lost: int | None = None  # accepted jobs missing from the store (checked on Redis runs)
+    redis_cpu_s: float | None = None  # CPU seconds redis-server used during the run
 
     @property
     def per_process(self) -> float:
@@ -260,13 +261,30 @@ def lost_jobs(store: str, ids: Path) -> int:
     return missing
 
 
+def redis_cpu(store: str | None) -> float:
+    """CPU seconds the redis-server process has used (INFO cpu); 0 without a store."""
+    if store is None:
+        return 0.0
+    client = redis.Redis.from_url(store)
+    info = client.info("cpu")
+    client.close()
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
 def measure(
-    label: str, url: str, pids: Sequence[int], seconds: float, folder: Path, kill_after: float | None = None
+    label: str,
+    url: str,
+    pids: Sequence[int],
+    seconds: float,
+    folder: Path,
+    kill_after: float | None = None,
+    store: str | None = None,
 ) -> tuple[Run, Path]:
     ids = folder / f"ids-{label.replace(' ', '-')}.txt"
     script = write_script(folder, ids)
     wrk(url, 3.0, script)  # warm-up
     before = sum(cpu_seconds(pid) for pid in pids)
+    redis_before = redis_cpu(store)
     killer = None
     if kill_after is not None:
         killer = threading.Timer(kill_after, os.kill, (pids[-1], signal.SIGKILL))
@@ -287,6 +305,7 @@ def measure(
         completed=int(figures["done"]),
         cpu_s=max(used, 0.0),
         seconds=seconds,
+        redis_cpu_s=redis_cpu(store) - redis_before if store is not None else None,
     )
     print(
         f"{label:15} {run.rps:8.0f} req/s  p50 {run.p50_ms:6.2f} ms  p99 {run.p99_ms:7.2f} ms  "
@@ -327,7 +346,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             redis_server(folder / "redis-1", persistence="aof") as store,
             mock(store.url, log=log) as (port, alone),
         ):
-            run, ids = measure("redis x1", f"http://127.0.0.1:{port}", [alone.pid], args.duration, folder)
+            url = f"http://127.0.0.1:{port}"
+            run, ids = measure("redis x1", url, [alone.pid], args.duration, folder, store=store.url)
             run.lost = lost_jobs(store.url, ids)
             runs["redis"] = run
 
@@ -335,7 +355,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             started = [stack.enter_context(mock(store.url, log=log)) for _ in range(2)]
             balancer = stack.enter_context(nginx([port for port, _ in started], folder))
             pids = [process.pid for _, process in started]
-            run, ids = measure("redis x2 + lb", f"http://127.0.0.1:{balancer}", pids, args.duration, folder)
+            url = f"http://127.0.0.1:{balancer}"
+            run, ids = measure("redis x2 + lb", url, pids, args.duration, folder, store=store.url)
             run.lost = lost_jobs(store.url, ids)
             runs["redis2"] = run
 
@@ -361,6 +382,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"({two.per_cpu_second:.0f} / {sqlite.per_cpu_second:.0f})"
     )
     print(f"redis x2 + lb / sqlite x1 (aggregate):                 {two.rps / sqlite.rps:.2f}")
+    if two.redis_cpu_s:
+        per_request = two.redis_cpu_s / (two.rps * two.seconds)
+        print(
+            f"redis-server CPU per request (x2 run): {per_request * 1e6:.0f} us, so one Redis core "
+            f"would serve about {1 / per_request:,.0f} requests/s of this mix"
+        )
     for key in ("redis", "redis2", "kill"):
         if key in runs:
             checked = runs[key]
