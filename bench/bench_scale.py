@@ -41,21 +41,11 @@ from pathlib import Path
 
 import httpx
 import redis
+from bench_load import BODY, CREATE  # the same create request as the load benchmark
 
 from mock_server.tooling.redis_server import redis_server
 from mock_server.tooling.testing import free_port, stop_process
 
-CREATE = "/api/v6/image_editing/img_mixer"
-BODY = {
-    "key": "bench-key",
-    "prompt": "rose man",
-    "negative_prompt": "A polluted city",
-    "init_image": ["https://img.example/a.png", "https://img.example/b.png"],
-    "width": 512,
-    "height": 512,
-    "steps": 20,
-    "seed": 12345,
-}
 PREFIX = "bench"
 
 # Per wrk thread: a queue of fetch paths (each queued job twice), counters, and the ids of every job whose

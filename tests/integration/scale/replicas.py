@@ -10,10 +10,21 @@ from subprocess import Popen
 from typing import Any
 
 import httpx
+import pytest
 
+from mock_server.tooling.redis_server import redis_binary
 from tests.integration.servers import serve
 
-__all__ = ["Replica", "fetch_until_done", "replicas", "wait_for"]
+__all__ = ["SCALE_TESTS", "Replica", "fetch_until_done", "replicas", "wait_for"]
+
+# The marks of every test here: real servers on loopback ports, and a real redis-server.
+SCALE_TESTS = [
+    pytest.mark.integration,
+    pytest.mark.redis,
+    pytest.mark.skipif(
+        redis_binary() is None, reason="redis-server is not installed (apt-get install redis-server)"
+    ),
+]
 
 
 @dataclass

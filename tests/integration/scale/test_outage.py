@@ -8,19 +8,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from mock_server.tooling.redis_server import RedisServer, redis_binary
-from tests.integration.scale.replicas import replicas, wait_for
+from mock_server.tooling.redis_server import RedisServer
+from tests.integration.scale.replicas import SCALE_TESTS, replicas, wait_for
 from tests.integration.servers import stop
 from tests.unit.mock_server.bodies import CREATE_PATHS, FETCH_PATHS, valid_body
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.redis,
-    pytest.mark.timeout(180),
-    pytest.mark.skipif(
-        redis_binary() is None, reason="redis-server is not installed (apt-get install redis-server)"
-    ),
-]
+pytestmark = [*SCALE_TESTS, pytest.mark.timeout(180)]
 
 
 def test_a_redis_outage_is_the_vendors_503_and_not_ready_until_it_is_back(tmp_path: Path) -> None:

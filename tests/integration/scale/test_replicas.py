@@ -11,19 +11,12 @@ from typing import Any
 import httpx
 import pytest
 
-from mock_server.tooling.redis_server import RedisServer, redis_binary, redis_server
-from tests.integration.scale.replicas import Replica, fetch_until_done, replicas, wait_for
+from mock_server.tooling.redis_server import RedisServer, redis_server
+from tests.integration.scale.replicas import SCALE_TESTS, Replica, fetch_until_done, replicas, wait_for
 from tests.integration.servers import kill, receiver
 from tests.unit.mock_server.bodies import CREATE_PATHS, valid_body
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.redis,
-    pytest.mark.timeout(300),
-    pytest.mark.skipif(
-        redis_binary() is None, reason="redis-server is not installed (apt-get install redis-server)"
-    ),
-]
+pytestmark = [*SCALE_TESTS, pytest.mark.timeout(300)]
 
 PATH = CREATE_PATHS["img_mixer"]
 
