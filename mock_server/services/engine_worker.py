@@ -59,14 +59,10 @@ class EngineWorker:
         self._in_flight: dict[int, asyncio.Task[None]] = {}
         lifecycle.listeners.append(self._hasten_webhook)
 
-    @property
-    def clock_now(self) -> float:
-        return self.lifecycle.clock.now()
-
     async def _hasten_webhook(self, job: Job) -> None:
         """A finished job's webhook is due now: whichever API replica polls next sends it."""
         if job.webhook:
-            self.deliveries.hasten(job.id, self.clock_now)
+            self.deliveries.hasten(job.id, self.lifecycle.clock.now())
 
     async def run(self, stop: asyncio.Event) -> None:
         """Take and render jobs until `stop` is set; then give back what is unfinished."""

@@ -130,7 +130,3 @@ def as_unavailable(store_url: str, error: Exception) -> Exception:
     if isinstance(error, redis.RedisError) and unavailable(error):
         return StoreUnavailableError(store_url, _reason(error))
     return error
-
-
-def decoded(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
