@@ -19,12 +19,15 @@ from mock_server.access_log import ACCESS_LOG, AccessLog, request_part
 from mock_server.engines.base import Engine
 from mock_server.pipeline.handler import handle
 from mock_server.pipeline.outputs import serve_image
+from mock_server.problems import problem_response, store_unavailable
 from mock_server.proxy.urls import RECORDED_PREFIX
 from mock_server.runtime import Runtime, build_runtime
 from mock_server.services.admin import DEFAULT_PREFIX, Admin, admin_mount
 from mock_server.settings import Settings, load_settings, settings_from_json
 from mock_server.state.clock import Clock
 from mock_server.state.ids import Ids
+from mock_server.state.jobs import StoreUnavailableError
+from mock_server.state.redis.urls import shown
 
 __all__ = ["RESOLVED_SETTINGS_ENV", "app_from_environment", "create_app", "freeze_heap"]
 
@@ -110,17 +113,30 @@ def create_app(
         return await handle(runtime, request)
 
     async def image(request: Request) -> Response:
-        return await serve_image(runtime, request.path_params["name"])
+        try:
+            return await serve_image(runtime, request.path_params["name"])
+        except StoreUnavailableError as error:
+            runtime.health.failed(error)
+            return problem_response(store_unavailable(error))
 
     async def health(request: Request) -> Response:
+        """Liveness: the process serves (the store may be down: see /ready)."""
         return JSONResponse(
             {
                 "status": "ok",
                 "engine": runtime.engine.name,
                 "profile": settings.profile,
-                "store": settings.store,
+                "store": shown(settings.store),
             }
         )
+
+    async def ready(request: Request) -> Response:
+        """Readiness: the store answers now (a load balancer sends traffic only to ready replicas)."""
+        problem = await asyncio.to_thread(runtime.health.check)
+        body: dict[str, Any] = {"ready": problem is None, "store": shown(settings.store)}
+        if problem is not None:
+            body["reason"] = problem.reason
+        return JSONResponse(body, status_code=200 if problem is None else 503)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -135,10 +151,11 @@ def create_app(
 
     app = _MockApp(
         runtime,
-        ("/health", "/generations/", DEFAULT_PREFIX, RECORDED_PREFIX + "/"),
+        ("/health", "/ready", "/generations/", DEFAULT_PREFIX, RECORDED_PREFIX + "/"),
         ACCESS_LOG if settings.access_log else None,
         routes=[
             Route("/health", health, methods=["GET"]),
+            Route("/ready", ready, methods=["GET"]),
             Route("/generations/{name}", image, methods=["GET"]),
             *_replay_routes(runtime),
             *_admin_routes(runtime),

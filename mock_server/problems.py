@@ -13,7 +13,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-__all__ = ["Problem", "problem_response"]
+__all__ = ["Problem", "problem_response", "store_unavailable"]
 
 PROBLEM_BASE = "urn:mixmock:problem:"
 
@@ -49,6 +49,13 @@ def method_not_allowed(method: str, path: str, allowed: Sequence[str]) -> Proble
         "Method not allowed",
         f"{path} accepts {', '.join(allowed)}, not {method}",
         headers={"Allow": ", ".join(allowed)},
+    )
+
+
+def store_unavailable(error: Exception) -> Problem:
+    """The mock's own routes (admin, output files) while its job store is down."""
+    return Problem(
+        503, "store-unavailable", "Job store unavailable", str(error), headers={"Retry-After": "1"}
     )
 
 

@@ -25,21 +25,22 @@ from mock_server.pipeline.quirks import Quirk, select_quirks
 from mock_server.pipeline.routing import Route, route_table
 from mock_server.pipeline.scenario_rules import Rule, RulesError, load_rules
 from mock_server.replay import Replay, open_replay
-from mock_server.services.defaults import SQLiteDefaults
-from mock_server.services.deliveries import SQLiteDeliveries
+from mock_server.services.defaults import DefaultsStore
 from mock_server.services.faults import FaultConfig, FaultInjector, quiet_dropped_connections
-from mock_server.services.journal import FLUSH_EVERY_S, SQLiteJournal
+from mock_server.services.journal import FLUSH_EVERY_S, Journal
 from mock_server.services.webhooks import WebhookDispatcher, WebhookPolicy
 from mock_server.settings import Settings, SettingsError
+from mock_server.state.backends import Backend, open_backend
 from mock_server.state.clock import Clock, SystemClock
+from mock_server.state.health import StoreHealth
 from mock_server.state.ids import DerivedIds, Ids
-from mock_server.state.jobs import JobStore
+from mock_server.state.jobs import JobStore, StoreUnavailableError
 from mock_server.state.lifecycle import Lifecycle
-from mock_server.state.sqlite_store import SQLiteJobStore
 
 __all__ = ["ImageCache", "Runtime", "build_runtime", "preflight", "purge_expired"]
 
 log = logging.getLogger("mixmock.runtime")
+HEALTH_EVERY_S = 1.0
 
 
 class ImageCache:
@@ -76,15 +77,17 @@ class Runtime:
     images: ImageCache
     quirks: tuple[Quirk, ...]
     limits: BodyLimits
-    journal: SQLiteJournal
-    defaults: SQLiteDefaults
+    journal: Journal
+    defaults: DefaultsStore
     webhooks: WebhookDispatcher
     faults: FaultInjector
+    backend: Backend  # where the parts above keep their state; its engine queue with a Redis store
+    health: StoreHealth
     replay: Replay | None = None  # `--replay DIR`: recorded exchanges answer first (pipeline/handler.py)
 
     def background_loops(self) -> list[Coroutine[Any, Any, None]]:
         """The tasks the app runs while it serves."""
-        return [_purge_loop(self), _journal_loop(self.journal), self.webhooks.run_forever()]
+        return [_purge_loop(self), _journal_loop(self), _health_loop(self), self.webhooks.run_forever()]
 
     async def aclose(self) -> None:
         for task in list(self.lifecycle.tasks):
@@ -93,8 +96,7 @@ class Runtime:
         if self.replay is not None:
             await self.replay.aclose()
         await self.engine.aclose()
-        for closable in (self.webhooks.deliveries, self.journal, self.defaults, self.store):
-            closable.close()
+        await self.backend.aclose()
 
 
 def preflight(settings: Settings, *, engine: bool = True) -> tuple[list[Rule], tuple[Quirk, ...]]:
@@ -118,16 +120,19 @@ def build_runtime(
     """Everything a server process holds; raises SettingsError naming a setting it cannot use."""
     rules, quirks = preflight(settings, engine=engine is None)
     clock = clock or SystemClock()
-    engine = engine if engine is not None else build_engine(settings)
-    store = SQLiteJobStore(settings.store)
+    backend = open_backend(settings)
+    engine = engine if engine is not None else build_engine(settings, backend.queue, clock)
+    store = backend.jobs
     lifecycle = Lifecycle(store, clock, engine)
     webhooks = WebhookDispatcher(
-        SQLiteDeliveries(settings.store),
+        backend.deliveries,
         WebhookPolicy(allow_hosts=settings.webhook_allow_hosts, retry_for_s=settings.webhook_retry_s),
         clock,
         lifecycle.lookup,
     )
     lifecycle.listeners.append(webhooks.job_finished)
+    health = StoreHealth(store)
+    webhooks.on_store_error = health.failed
     latency = parse_latency(settings.latency) if settings.latency else None
     quiet_dropped_connections()
     return Runtime(
@@ -143,12 +148,14 @@ def build_runtime(
         images=ImageCache(settings.image_cache_size),
         quirks=quirks,
         limits=BodyLimits(max_bytes=settings.max_body_bytes),
-        journal=SQLiteJournal(settings.store, max_entries=settings.journal_size),
-        defaults=SQLiteDefaults(settings.store),
+        journal=backend.journal,
+        defaults=backend.defaults,
         webhooks=webhooks,
         faults=FaultInjector(
             FaultConfig(latency, dict(settings.faults), settings.fault_seed, settings.slow_body_s)
         ),
+        backend=backend,
+        health=health,
         replay=open_replay(settings, clock, store),
     )
 
@@ -167,17 +174,29 @@ async def _purge_loop(runtime: Runtime) -> None:
     while True:
         try:
             purge_expired(runtime)
+        except StoreUnavailableError as error:  # logged once by the health tracker; try again next round
+            runtime.health.failed(error)
         except Exception:  # a locked or broken store must not stop the server; try again next round
             log.exception("purging expired jobs failed")
         await asyncio.sleep(runtime.settings.purge_every_s)
 
 
-async def _journal_loop(journal: SQLiteJournal) -> None:
+async def _journal_loop(runtime: Runtime) -> None:
     """Write the journal's buffered entries every FLUSH_EVERY_S, so other workers see them soon."""
+    journal = runtime.journal
     while True:
-        await asyncio.sleep(FLUSH_EVERY_S)
+        await asyncio.sleep(FLUSH_EVERY_S if runtime.health.ok else HEALTH_EVERY_S)
         if journal.pending:
-            try:
-                journal.flush()
+            try:  # in a thread: a networked journal's round trip must not hold up the event loop
+                await asyncio.to_thread(journal.flush)
+            except StoreUnavailableError as error:  # the entries stay buffered (bounded) for the next try
+                runtime.health.failed(error)
             except Exception:  # the journal is for inspection; a full disk must not stop the server
                 log.exception("writing the request journal failed")
+
+
+async def _health_loop(runtime: Runtime) -> None:
+    """Ping the store every HEALTH_EVERY_S, so an outage and the recovery are noticed without traffic."""
+    while True:
+        await asyncio.to_thread(runtime.health.check)
+        await asyncio.sleep(HEALTH_EVERY_S)

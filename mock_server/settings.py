@@ -23,6 +23,7 @@ import yaml
 
 from mock_server.parsing import HostAllowList, parse_latency, parse_shares
 from mock_server.services.faults import FAULTS
+from mock_server.state.redis.urls import is_redis_url, redis_url_problem
 from openapi.vocabulary import SCENARIOS
 
 __all__ = [
@@ -168,6 +169,20 @@ def _origin(value: str | None) -> str | None:
     return None
 
 
+def _store(value: str) -> str | None:
+    if is_redis_url(value):
+        return redis_url_problem(value)
+    if "://" in value:
+        return "must be a SQLite file path, :memory:, or a redis:// or rediss:// URL"
+    return None
+
+
+def _key_prefix(value: str) -> str | None:
+    if value and not any(character.isspace() or character == "*" for character in value):
+        return None
+    return "must be non-empty, without spaces or *"
+
+
 def _device(value: str | None) -> str | None:
     if (
         value is None
@@ -281,10 +296,19 @@ class Settings:
     )
     store: str = _setting(
         factory=default_store_path,
-        help="SQLite job store file, or :memory:",
+        help="where jobs live: a SQLite file, :memory:, or redis://HOST:PORT/DB (rediss:// for TLS) "
+        "shared by any number of replicas and engine workers",
         convert=_text,
-        metavar="PATH",
+        check=_store,
+        metavar="PATH|URL",
         shown_default="a new temp file",
+    )
+    store_prefix: str = _setting(
+        "mixmock",
+        help="Redis store: the prefix of every key (give each mock its own to share one Redis)",
+        convert=_text,
+        check=_key_prefix,
+        metavar="PREFIX",
     )
     seed: int = _setting(0, help="seed for ids, random seeds and ratios", convert=_int)
     ratios: Mapping[str, float] = _setting(
@@ -306,7 +330,13 @@ class Settings:
         None, "processing jobs answer N fetches with processing, then succeed", low=0
     )
     strict: bool = _switch(False, "a reply that breaks the spec becomes a 500 problem naming the violation")
-    engine: str = _pick("synthetic", "image producer", "synthetic", "diffusers")
+    engine: str = _pick(
+        "synthetic",
+        "image producer; remote: engine workers (`mixmock worker`) take the jobs from a Redis store",
+        "synthetic",
+        "diffusers",
+        "remote",
+    )
     model_dir: str | None = _text_or_none("diffusers engine: folder of diffusers-format weights", "DIR")
     device: str | None = _text_or_none(
         "diffusers engine: cpu, cuda or cuda:N", check=_device, shown_default="cuda when present"
@@ -338,6 +368,12 @@ class Settings:
         "an eager engine's job not done within this becomes a processing reply",
         flag="--queue-threshold",
         check=_at_least(0),
+    )
+    engine_lease_s: float = _seconds(
+        30.0,
+        "engine workers: a job whose worker has not renewed its lease for this long is taken up again",
+        flag="--engine-lease",
+        check=_positive,
     )
     public_url: str | None = _text_or_none(
         "origin for output and fetch URLs", "URL", check=_http_url, shown_default="the request's Host"
@@ -399,6 +435,11 @@ class Settings:
     def __post_init__(self) -> None:
         """The same checks for settings built in code (tests, `create_app`) as for loaded ones."""
         _check_fields(self)
+        if self.engine == "remote" and not is_redis_url(self.store):
+            raise SettingsError(
+                f"setting 'engine' = 'remote' needs a Redis store (--store redis://HOST:PORT/DB) that engine "
+                f"workers share; got store {self.store!r}"
+            )
 
 
 def _check_fields(settings: Any) -> None:

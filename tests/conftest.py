@@ -1,10 +1,13 @@
-"""Fixtures shared across suites: mock settings and an in-process client of the mock."""
+"""Fixtures shared across suites: mock settings, an in-process client of the mock, a real redis-server,
+and the store backends that the contract suites run against."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +16,9 @@ from mock_server.access_log import ACCESS_LOG
 from mock_server.app import create_app
 from mock_server.engines.base import Engine
 from mock_server.settings import Settings
+from mock_server.state.backends import Backend, open_backend
 from mock_server.state.clock import Clock, ManualClock
+from mock_server.tooling.redis_server import Persistence, RedisServer, redis_binary, redis_server
 from mock_server.tooling.testing import InProcessClient, in_process
 
 ClientFactory = Callable[..., AbstractContextManager[InProcessClient]]
@@ -50,3 +55,75 @@ def mock_client(strict_settings: Settings, clock: ManualClock) -> ClientFactory:
             yield client
 
     return make
+
+
+@pytest.fixture(scope="session")
+def redis_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One real redis-server (Debian's package) for the session, on a free loopback port, stopped at the end.
+
+    Tests keep apart by key prefix (`redis_prefix`), not by flushing: that also checks the prefixes.
+    """
+    if redis_binary() is None:
+        pytest.skip("redis-server is not installed (apt-get install -y redis-server); .ci/run installs it")
+    with redis_server(tmp_path_factory.mktemp("redis")) as server:
+        yield server
+
+
+@pytest.fixture
+def redis_prefix() -> str:
+    """A key prefix of this test's own on the shared redis-server."""
+    return f"test-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def redis_factory(tmp_path: Path) -> Iterator[Callable[..., RedisServer]]:
+    """`redis_factory(persistence="aof")`: a redis-server of this test's own (to restart or kill)."""
+    if redis_binary() is None:
+        pytest.skip("redis-server is not installed (apt-get install -y redis-server); .ci/run installs it")
+    started: list[RedisServer] = []
+
+    def start(persistence: Persistence = "none") -> RedisServer:
+        server = RedisServer(tmp_path / f"redis-{len(started)}", persistence)
+        server.start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+STORE_BACKENDS = ["sqlite", pytest.param("redis", marks=pytest.mark.redis)]
+StateOpener = Callable[..., Backend]
+
+
+@pytest.fixture(params=STORE_BACKENDS)
+def store_backend(request: pytest.FixtureRequest) -> str:
+    """Each store backend in turn: the contract suites run every test against SQLite and Redis."""
+    name: str = request.param
+    return name
+
+
+@pytest.fixture
+def backend_settings(store_backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """Settings whose store is the backend under test (a file, or Redis under a prefix of this test's own)."""
+    if store_backend == "sqlite":
+        return Settings(store=str(tmp_path / "jobs.sqlite3"), access_log=False)
+    server: RedisServer = request.getfixturevalue("redis_service")
+    prefix: str = request.getfixturevalue("redis_prefix")
+    return Settings(store=server.url, store_prefix=prefix, access_log=False)
+
+
+@pytest.fixture
+def open_state(backend_settings: Settings) -> Iterator[StateOpener]:
+    """`open_state(journal_size=5)` opens one more view of the same state, as another process would."""
+    opened: list[Backend] = []
+
+    def open_one(**overrides: Any) -> Backend:
+        backend = open_backend(replace(backend_settings, **overrides))
+        opened.append(backend)
+        return backend
+
+    yield open_one
+    for backend in opened:
+        backend.close()

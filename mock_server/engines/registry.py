@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
 from mock_server.engines.base import Engine
 from mock_server.engines.synthetic import SyntheticEngine
 from mock_server.settings import Settings, SettingsError
+from mock_server.state.clock import Clock, SystemClock
+
+if TYPE_CHECKING:
+    from mock_server.state.redis.engine_queue import RedisEngineQueue
 
 __all__ = ["REFERENCE_INSTALL", "build_engine"]
 
@@ -14,9 +19,18 @@ __all__ = ["REFERENCE_INSTALL", "build_engine"]
 REFERENCE_INSTALL = "pip install '.[reference]' in a clone of mixmock"
 
 
-def build_engine(settings: Settings) -> Engine:
+def build_engine(
+    settings: Settings, queue: RedisEngineQueue | None = None, clock: Clock | None = None
+) -> Engine:
+    """The configured engine; `remote` needs the store's engine queue (a Redis store)."""
     if settings.engine == "synthetic":
         return SyntheticEngine()
+    if settings.engine == "remote":
+        if queue is None:
+            raise SettingsError("engine 'remote' needs a Redis store (--store redis://HOST:PORT/DB)")
+        from mock_server.engines.remote import RemoteEngine
+
+        return RemoteEngine(queue, clock or SystemClock(), fallback_job_s=settings.default_eta)
     if settings.engine == "diffusers":
         try:
             module = importlib.import_module("mock_server.engines.diffusers")
@@ -37,4 +51,4 @@ def build_engine(settings: Settings) -> Engine:
             max_batch_samples=settings.max_batch,
         )
         return engine
-    raise SettingsError(f"setting 'engine' = {settings.engine!r}: expected synthetic or diffusers")
+    raise SettingsError(f"setting 'engine' = {settings.engine!r}: expected synthetic, diffusers or remote")

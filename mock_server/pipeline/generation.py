@@ -115,7 +115,14 @@ def _processing(operation: Operation, intake: Intake, job: Job, eta: float) -> d
 async def _eager(
     runtime: Runtime, operation: Operation, intake: Intake, outcome: Outcome, job: Job
 ) -> ResponseDraft:
-    """An eager engine gets `queue_threshold_s` to finish; after that the client polls."""
+    """An eager engine gets `queue_threshold_s` to finish; after that the client polls. Jobs for engine
+    workers (`--engine remote`) go on the shared queue and are answered `processing` at once."""
+    if runtime.backend.queue is not None and runtime.engine.name == "remote":
+        runtime.backend.queue.enqueue(job.id)
+        eta = runtime.engine.estimate_seconds(job.image_job)
+        return ResponseDraft(
+            outcome.status_code, _processing(operation, intake, job, eta), "processing", job=job
+        )
     task = runtime.lifecycle.start_engine(job)
     if outcome.scenario != "processing":
         try:
@@ -176,7 +183,7 @@ async def _fetch(runtime: Runtime, operation: Operation, intake: Intake, outcome
         )
         return ResponseDraft(code, body, outcome.example)
     job_id = _job_id(intake)
-    job = None if job_id is None else runtime.store.get(job_id)
+    job = None if job_id is None else await runtime.store.aget(job_id)
     if job is not None and runtime.clock.now() - job.created_at >= runtime.settings.job_ttl_s:
         job = None  # expired like the vendor's after 24 hours; the purge loop deletes it later
     if job is None or not _same_family(runtime, job, operation):

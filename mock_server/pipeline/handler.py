@@ -35,7 +35,7 @@ from mock_server.problems import Problem, problem_response
 from mock_server.runtime import Runtime
 from mock_server.services.faults import FaultPlan, deliver
 from mock_server.services.journal import JournalEntry, redact
-from mock_server.state.jobs import key_digest
+from mock_server.state.jobs import StoreUnavailableError, key_digest
 from openapi.operations import Operation
 
 __all__ = ["handle"]
@@ -99,8 +99,6 @@ async def _stages(runtime: Runtime, request: Request, trace: _Trace) -> Response
     prefer = parse_prefer(request.headers.getlist("prefer"))  # 0: a bad Prefer value fails before routing
     routed = route(runtime.routes, request.method, _path(request))  # 1
     operation = routed.operation
-    preferences, policy, plan = _choice(runtime, prefer, operation)
-    trace.plan = plan
     trace.operation = operation.operation_id
     intake = await read_intake(request, routed.path_params, runtime.settings.public_url, runtime.limits)
     trace.body = redact(intake.body)
@@ -109,6 +107,26 @@ async def _stages(runtime: Runtime, request: Request, trace: _Trace) -> Response
         if replayed is not None:
             trace.why, trace.job_id, trace.status = replayed.why, replayed.job_id, replayed.status
             return replayed.response
+    try:
+        outcome, draft = await _answer(runtime, operation, intake, prefer, trace)
+    except StoreUnavailableError as error:  # the vendor's 503: the service is down, not the request wrong
+        runtime.health.failed(error)
+        outcome = Outcome("error", "server_error_503", 503, forced=True)
+        draft = await generate(runtime, operation, intake, outcome)
+        trace.why = f"store unavailable: {error.reason}"
+    _note(trace, draft)
+    self_violations = validate_response(operation, draft)  # 5
+    return render(
+        operation, outcome, draft, self_violations, strict=runtime.settings.strict, quirks=runtime.quirks
+    )  # 6
+
+
+async def _answer(
+    runtime: Runtime, operation: Operation, intake: Intake, prefer: Prefer, trace: _Trace
+) -> tuple[Outcome, ResponseDraft]:
+    """Stages 2 to 4, the ones that read and write the job store."""
+    preferences, policy, plan = _choice(runtime, prefer, operation)
+    trace.plan = plan
     violations = validate_request(operation, intake, runtime.settings.api_keys)  # 2
     if plan.status_code is not None:  # fault=500/503: the vendor's server error, whatever was sent
         outcome = Outcome("error", f"server_error_{plan.status_code}", plan.status_code, forced=True)
@@ -121,13 +139,9 @@ async def _stages(runtime: Runtime, request: Request, trace: _Trace) -> Response
         outcome = negotiate(operation, intake.body, violations, preferences, policy, draw)  # 3
         trace.why = _why(outcome, preferences, operation)
     draft = await generate(runtime, operation, intake, outcome)  # 4
-    _note(trace, draft)
     if operation.kind == "create" and draft.job is not None and draft.job.webhook:
         runtime.webhooks.schedule(draft.job)
-    self_violations = validate_response(operation, draft)  # 5
-    return render(
-        operation, outcome, draft, self_violations, strict=runtime.settings.strict, quirks=runtime.quirks
-    )  # 6
+    return outcome, draft
 
 
 def _note(trace: _Trace, draft: ResponseDraft) -> None:

@@ -21,11 +21,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from mock_server.problems import Problem, problem_response
-from mock_server.services.defaults import DefaultsError, SQLiteDefaults, parse_defaults
-from mock_server.services.deliveries import DeliveryState, SQLiteDeliveries
-from mock_server.services.journal import SQLiteJournal, parse_filters
-from mock_server.state.jobs import Job
+from mock_server.problems import Problem, problem_response, store_unavailable
+from mock_server.services.defaults import DefaultsError, DefaultsStore, parse_defaults
+from mock_server.services.deliveries import Deliveries, DeliveryState
+from mock_server.services.journal import Journal, parse_filters
+from mock_server.state.jobs import Job, StoreUnavailableError
 
 __all__ = ["DEFAULT_PREFIX", "Admin", "JobsView", "admin_mount"]
 
@@ -41,9 +41,9 @@ class JobsView(Protocol):
 
 @dataclass
 class Admin:
-    journal: SQLiteJournal
-    deliveries: SQLiteDeliveries
-    defaults: SQLiteDefaults
+    journal: Journal
+    deliveries: Deliveries
+    defaults: DefaultsStore
     jobs: JobsView
     token: str | None = None
     on_reset: Callable[[], None] | None = None  # e.g. restart the seeded generators
@@ -84,6 +84,8 @@ def _guarded(admin: Admin, endpoint: Endpoint) -> Endpoint:
             return await endpoint(request)
         except Problem as problem:
             return problem_response(problem)
+        except StoreUnavailableError as error:
+            return problem_response(store_unavailable(error))
 
     return guarded
 

@@ -10,14 +10,14 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from mock_server.parsing import parse_shares
 from mock_server.pipeline.preferences import Prefer, PreferenceError, parse_prefer
 from mock_server.state.database import close_database, open_database
 from openapi.vocabulary import SCENARIOS
 
-__all__ = ["Defaults", "DefaultsError", "SQLiteDefaults", "parse_defaults"]
+__all__ = ["Defaults", "DefaultsError", "DefaultsStore", "SQLiteDefaults", "parse_defaults"]
 
 
 class DefaultsError(ValueError):
@@ -62,6 +62,19 @@ def parse_defaults(body: Any) -> Defaults:
         raise DefaultsError(str(error)) from None
     except ValueError as error:
         raise DefaultsError(f"ratios: {error}") from None
+
+
+class DefaultsStore(Protocol):
+    """Where the defaults live (the job store's SQLite file, or Redis); a change made through any process
+    is what the next request of every process sees."""
+
+    def get(self) -> Defaults: ...
+
+    def set(self, defaults: Defaults) -> None: ...
+
+    def clear(self) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class SQLiteDefaults:

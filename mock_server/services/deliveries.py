@@ -9,11 +9,19 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from mock_server.state.database import close_database, open_database
 
-__all__ = ["Attempt", "Delivery", "DeliveryState", "SQLiteDeliveries"]
+__all__ = [
+    "Attempt",
+    "Deliveries",
+    "Delivery",
+    "DeliveryState",
+    "SQLiteDeliveries",
+    "decode_delivery",
+    "encode_delivery",
+]
 
 DeliveryState = Literal["pending", "delivered", "refused", "gave_up"]
 
@@ -57,15 +65,57 @@ CREATE INDEX IF NOT EXISTS webhook_due ON webhook_deliveries (state, next_at);
 """
 
 
-def _encode(delivery: Delivery) -> str:
+def encode_delivery(delivery: Delivery) -> str:
     return json.dumps(delivery.as_dict(), separators=(",", ":"))
 
 
-def _decode(row_id: int, state: str, next_at: float, doc: str) -> Delivery:
+def decode_delivery(row_id: int, state: str, next_at: float, doc: str | bytes) -> Delivery:
     data = json.loads(doc)
     data.update(id=row_id, state=state, next_at=next_at)
     data["attempts"] = tuple(Attempt(**item) for item in data["attempts"])
     return Delivery(**data)
+
+
+class Deliveries(Protocol):
+    """Where deliveries live (the job store's SQLite file, or Redis): shared by every process of a mock."""
+
+    def add(
+        self,
+        job_id: int,
+        url: str,
+        *,
+        created_at: float,
+        next_at: float,
+        state: DeliveryState,
+        attempt: Attempt | None = None,
+    ) -> Delivery:
+        """The job's delivery, created unless it exists already."""
+        ...
+
+    def update(self, delivery: Delivery) -> None: ...
+
+    def hasten(self, job_id: int, now: float) -> bool:
+        """Make a pending delivery due now; False when the job has none pending."""
+        ...
+
+    def claim_due(self, now: float, lease_s: float, limit: int = 64) -> list[Delivery]:
+        """Pending deliveries due by `now`, each leased to this caller for `lease_s` seconds, atomically:
+        two processes never claim the same delivery while its lease runs."""
+        ...
+
+    def for_job(self, job_id: int) -> Delivery | None: ...
+
+    def all(self, state: DeliveryState | None = None, limit: int = 1000) -> list[Delivery]:
+        """The newest `limit` deliveries (in `state`), oldest first."""
+        ...
+
+    def purge(self, before: float) -> int:
+        """Forget finished deliveries created before `before` (pending ones are kept)."""
+        ...
+
+    def clear(self) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class SQLiteDeliveries:
@@ -91,7 +141,7 @@ class SQLiteDeliveries:
         with self._lock:
             self._db.execute(
                 "INSERT OR IGNORE INTO webhook_deliveries (job_id, state, next_at, doc) VALUES (?, ?, ?, ?)",
-                (job_id, state, next_at, _encode(draft)),
+                (job_id, state, next_at, encode_delivery(draft)),
             )
         found = self.for_job(job_id)
         if found is None:  # pragma: no cover - the row was just written
@@ -102,7 +152,7 @@ class SQLiteDeliveries:
         with self._lock:
             self._db.execute(
                 "UPDATE webhook_deliveries SET state = ?, next_at = ?, doc = ? WHERE id = ?",
-                (delivery.state, delivery.next_at, _encode(delivery), delivery.id),
+                (delivery.state, delivery.next_at, encode_delivery(delivery), delivery.id),
             )
 
     def hasten(self, job_id: int, now: float) -> bool:
@@ -124,14 +174,14 @@ class SQLiteDeliveries:
                 "RETURNING id, state, next_at, doc",
                 (now + lease_s, now, limit),
             ).fetchall()
-        return [_decode(*row) for row in rows]
+        return [decode_delivery(*row) for row in rows]
 
     def for_job(self, job_id: int) -> Delivery | None:
         with self._lock:
             row = self._db.execute(
                 "SELECT id, state, next_at, doc FROM webhook_deliveries WHERE job_id = ?", (job_id,)
             ).fetchone()
-        return None if row is None else _decode(*row)
+        return None if row is None else decode_delivery(*row)
 
     def all(self, state: DeliveryState | None = None, limit: int = 1000) -> list[Delivery]:
         sql = "SELECT id, state, next_at, doc FROM webhook_deliveries"
@@ -140,7 +190,7 @@ class SQLiteDeliveries:
             sql, args = sql + " WHERE state = ?", (state, limit)
         with self._lock:
             rows = self._db.execute(sql + " ORDER BY id DESC LIMIT ?", args).fetchall()
-        return [_decode(*row) for row in reversed(rows)]
+        return [decode_delivery(*row) for row in reversed(rows)]
 
     def purge(self, before: float) -> int:
         """Forget finished deliveries created before `before` (pending ones are kept)."""

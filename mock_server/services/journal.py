@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from mock_server.state.database import close_database, open_database
 
@@ -22,8 +22,11 @@ __all__ = [
     "FLUSH_EVERY_S",
     "REDACTED",
     "EntryFilter",
+    "Journal",
     "JournalEntry",
     "SQLiteJournal",
+    "decode_entry",
+    "encode_entry",
     "matches",
     "parse_filters",
     "redact",
@@ -135,6 +138,35 @@ def matches(entry: JournalEntry, filters: Sequence[EntryFilter]) -> bool:
     return all(condition.accepts(entry) for condition in filters)
 
 
+class Journal(Protocol):
+    """Where the journal lives (the job store's SQLite file, or Redis), written behind in batches."""
+
+    max_entries: int
+
+    def append(self, entry: JournalEntry) -> None:
+        """Buffer one entry; it is written at the next flush."""
+        ...
+
+    @property
+    def pending(self) -> int:
+        """Entries buffered in this process and not yet written."""
+        ...
+
+    def flush(self) -> int:
+        """Write the buffered entries in one batch, oldest first; returns how many were written."""
+        ...
+
+    def entries(self, filters: Sequence[EntryFilter] = (), *, limit: int | None = None) -> list[JournalEntry]:
+        """Matching entries, oldest first; `limit` keeps the newest ones."""
+        ...
+
+    def clear(self) -> None: ...
+
+    def __len__(self) -> int: ...
+
+    def close(self) -> None: ...
+
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS journal (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -184,7 +216,7 @@ class SQLiteJournal:
             batch, self._pending = self._pending, []
             if not batch:
                 return 0
-            rows = [(entry.operation, _encode(entry)) for entry in batch]
+            rows = [(entry.operation, encode_entry(entry)) for entry in batch]
             self._db.execute("BEGIN IMMEDIATE")  # one transaction for the batch, not one per row
             try:
                 self._db.executemany("INSERT INTO journal (operation, doc) VALUES (?, ?)", rows)
@@ -209,7 +241,7 @@ class SQLiteJournal:
             sql, args = sql + " WHERE operation = ?", (operation,)
         with self._lock:
             rows = self._db.execute(sql + " ORDER BY seq", args).fetchall()
-        decoded = (_decode(seq, doc) for seq, doc in rows[-self.max_entries :])
+        decoded = (decode_entry(seq, doc) for seq, doc in rows[-self.max_entries :])
         found = [entry for entry in decoded if matches(entry, filters)]
         return found if limit is None else found[-limit:]
 
@@ -234,13 +266,13 @@ class SQLiteJournal:
 _ENCODER = json.JSONEncoder(separators=(",", ":"), default=str)  # built once, not per entry
 
 
-def _encode(entry: JournalEntry) -> str:
+def encode_entry(entry: JournalEntry) -> str:
     data = entry.as_dict()
     data["seq"] = 0  # the row's own `seq` column is the truth
     return _ENCODER.encode(data)
 
 
-def _decode(seq: int, doc: str) -> JournalEntry:
+def decode_entry(seq: int, doc: str | bytes) -> JournalEntry:
     data = json.loads(doc)
     data["seq"] = seq
     return JournalEntry(**data)

@@ -18,9 +18,9 @@ from urllib.parse import urlsplit
 import httpx
 
 from mock_server.parsing import HostAllowList
-from mock_server.services.deliveries import Attempt, Delivery, SQLiteDeliveries
+from mock_server.services.deliveries import Attempt, Deliveries, Delivery
 from mock_server.state.clock import Clock
-from mock_server.state.jobs import Job
+from mock_server.state.jobs import Job, StoreUnavailableError
 from openapi.vocabulary import failed_job_message
 
 __all__ = ["DEFAULT_ALLOWED", "WebhookDispatcher", "WebhookPolicy", "payload_for", "refusal"]
@@ -89,7 +89,7 @@ class WebhookDispatcher:
 
     def __init__(
         self,
-        deliveries: SQLiteDeliveries,
+        deliveries: Deliveries,
         policy: WebhookPolicy,
         clock: Clock,
         lookup: JobLookup,
@@ -103,6 +103,8 @@ class WebhookDispatcher:
         self._client = client or httpx.AsyncClient(follow_redirects=False, trust_env=False)
         self._poll_s = poll_s
         self._wake = asyncio.Event()
+        # Told when a round meets a store outage (logged once there), instead of a traceback per round.
+        self.on_store_error: Callable[[StoreUnavailableError], None] | None = None
 
     def schedule(self, job: Job) -> Delivery | None:
         """Record the delivery of a job that carries a webhook (refused ones are logged, never sent)."""
@@ -172,6 +174,11 @@ class WebhookDispatcher:
         while True:
             try:
                 await self.run_due()
+            except StoreUnavailableError as error:
+                if self.on_store_error is not None:
+                    self.on_store_error(error)
+                else:
+                    log.error("webhook delivery round failed: %s", error)
             except Exception:  # a broken delivery must not stop the others
                 log.exception("webhook delivery round failed")
             with contextlib.suppress(TimeoutError):

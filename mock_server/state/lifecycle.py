@@ -52,7 +52,7 @@ class Lifecycle:
 
     async def finish(self, job: Job, state: JobState, message: str | None = None) -> Job:
         done = job.finished(state, message)
-        self.store.save(done)
+        await self.store.asave(done)
         for listener in self.listeners:
             try:
                 await listener(done)
@@ -68,7 +68,7 @@ class Lifecycle:
 
     async def lookup(self, job_id: int) -> Job | None:
         """The job now, settled first; None when the store has no such job."""
-        job = self.store.get(job_id)
+        job = await self.store.aget(job_id)
         return None if job is None else await self.settle(job)
 
     async def advance_on_fetch(self, job: Job) -> Job:
@@ -76,7 +76,7 @@ class Lifecycle:
         if job.state != "processing":
             return job
         if job.polls_needed is not None:
-            polled = self.store.record_poll(job.id) or job
+            polled = await self.store.arecord_poll(job.id) or job
             if polled.polls > polled.polls_needed:  # type: ignore[operator]
                 return await self.finish(polled, *planned_outcome(polled))
             return polled

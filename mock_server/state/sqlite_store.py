@@ -13,14 +13,12 @@ that is one commit for several jobs; no job is ever answered before it is in the
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import fields
+import sqlite3
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from mock_server.engines.base import ImageJob
 from mock_server.state.database import close_database, open_database
-from mock_server.state.jobs import Job
+from mock_server.state.jobs import Job, StoreUnavailableError, decode_job, encode_job
 
 __all__ = ["ID_BLOCK", "SQLiteJobStore"]
 
@@ -46,38 +44,13 @@ CREATE TABLE IF NOT EXISTS images (
 """
 
 
-_JOB_FIELDS = tuple(field.name for field in fields(Job))
-_IMAGE_JOB_FIELDS = tuple(field.name for field in fields(ImageJob))
 # The next id block starts after every id already used (a store file written before blocks existed).
 _FIRST_BLOCK = (
     "INSERT OR IGNORE INTO id_blocks (name, next) SELECT 'jobs', coalesce(max(id), 0) + 1 FROM jobs"
 )
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return dict(value)
-    raise TypeError(f"cannot store {type(value).__name__} in a job")
-
-
-_ENCODER = json.JSONEncoder(separators=(",", ":"), default=_plain)  # built once, not per job
 _INSERT = "INSERT INTO jobs (id, file_prefix, doc) VALUES (?, ?, ?)"
-
-
-def _encode(job: Job) -> str:
-    # Field by field rather than dataclasses.asdict, which deep-copies every value (a third of a request).
-    data = {name: getattr(job, name) for name in _JOB_FIELDS}
-    image_job = job.image_job
-    data["image_job"] = {name: getattr(image_job, name) for name in _IMAGE_JOB_FIELDS}
-    return _ENCODER.encode(data)
-
-
-def _decode(doc: str, polls: int) -> Job:
-    data: dict[str, Any] = json.loads(doc)
-    data["image_job"] = ImageJob(**data["image_job"])
-    data["output"] = tuple(data["output"])
-    data["polls"] = polls
-    return Job(**data)
 
 
 class SQLiteJobStore:
@@ -119,7 +92,7 @@ class SQLiteJobStore:
         job = build(job_id)
         if job.id != job_id:
             raise ValueError(f"the job built for id {job_id} has id {job.id!r}")
-        row = (job_id, job.file_prefix, _encode(job))
+        row = (job_id, job.file_prefix, encode_job(job))
         self._next_id += 1
         return job, row
 
@@ -172,7 +145,7 @@ class SQLiteJobStore:
         with self._lock:
             self._db.execute(
                 "UPDATE jobs SET file_prefix = ?, doc = ? WHERE id = ?",
-                (job.file_prefix, _encode(job), job.id),
+                (job.file_prefix, encode_job(job), job.id),
             )
 
     def _one(self, where: str, value: Any) -> Job | None:
@@ -180,7 +153,7 @@ class SQLiteJobStore:
             row = self._db.execute(f"SELECT doc, polls FROM jobs WHERE {where} = ?", (value,)).fetchone()
         if row is None or not row[0]:
             return None
-        return _decode(row[0], row[1])
+        return decode_job(row[0], row[1])
 
     def get(self, job_id: int) -> Job | None:
         return self._one("id", job_id)
@@ -193,7 +166,16 @@ class SQLiteJobStore:
             row = self._db.execute(
                 "UPDATE jobs SET polls = polls + 1 WHERE id = ? AND doc != '' RETURNING doc, polls", (job_id,)
             ).fetchone()
-        return None if row is None else _decode(row[0], row[1])
+        return None if row is None else decode_job(row[0], row[1])
+
+    async def aget(self, job_id: int) -> Job | None:
+        return self.get(job_id)
+
+    async def arecord_poll(self, job_id: int) -> Job | None:
+        return self.record_poll(job_id)
+
+    async def asave(self, job: Job) -> None:
+        self.save(job)
 
     def put_images(self, file_prefix: str, images: Sequence[bytes]) -> None:
         with self._lock:
@@ -215,7 +197,7 @@ class SQLiteJobStore:
             rows = self._db.execute(
                 "SELECT doc, polls FROM jobs WHERE doc != '' ORDER BY id DESC LIMIT ?", (limit,)
             ).fetchall()
-        return [_decode(doc, polls) for doc, polls in reversed(rows)]
+        return [decode_job(doc, polls) for doc, polls in reversed(rows)]
 
     def pending_count(self, key_digest: str, now: float) -> int:
         """Jobs of one key still processing at `now` (the vendor's queue limit counts these)."""
@@ -251,6 +233,16 @@ class SQLiteJobStore:
         with self._lock:
             (count,) = self._db.execute("SELECT COUNT(*) FROM jobs").fetchone()
         return int(count)
+
+    def ping(self) -> None:
+        try:
+            with self._lock:
+                self._db.execute("SELECT 1 FROM jobs LIMIT 1").fetchall()
+        except sqlite3.Error as error:
+            raise StoreUnavailableError(self.path, f"{type(error).__name__}: {error}") from None
+
+    async def aclose(self) -> None:
+        return None  # nothing of this store belongs to an event loop
 
     def close(self) -> None:
         if not self._closed:

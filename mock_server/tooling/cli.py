@@ -1,5 +1,5 @@
-"""The `mixmock` command: `serve` the mock, `proxy` the vendor, `models init-tiny` for the reference engine,
-`audit` a target."""
+"""The `mixmock` command: `serve` the mock, `proxy` the vendor, `worker` (an engine worker on a shared Redis
+store), `models init-tiny` for the reference engine, `audit` a target."""
 
 from __future__ import annotations
 
@@ -63,16 +63,17 @@ def _add_setting(
         group.add_argument(short, dest=f"shorthand_{item.name}", metavar=metavar, help=f"{help_text} ({env})")
 
 
-def _serve_parser(commands: Any) -> None:
-    serve = commands.add_parser(
-        "serve",
-        help="run the mock server",
-        description="Serve the Magic Mix and Image Mixer endpoints as the vendor answers them. "
-        f"Settings come from defaults < --config file < {ENV_PREFIX}* environment variables < these flags.",
-    )
-    serve.add_argument("--config", help=f"a YAML or TOML file of settings ({ENV_PREFIX}CONFIG)")
+_PRECEDENCE = (
+    f"Settings come from defaults < --config file < {ENV_PREFIX}* environment variables < these flags."
+)
+
+
+def _settings_parser(commands: Any, name: str, help: str, description: str) -> None:
+    """A command that takes every setting as a flag (the same names for `serve` and `worker`)."""
+    parser = commands.add_parser(name, help=help, description=f"{description} {_PRECEDENCE}")
+    parser.add_argument("--config", help=f"a YAML or TOML file of settings ({ENV_PREFIX}CONFIG)")
     for item, declared in declarations():
-        _add_setting(serve, item, declared)
+        _add_setting(parser, item, declared)
 
 
 def _proxy_parser(commands: Any) -> None:
@@ -93,7 +94,20 @@ def _parser() -> argparse.ArgumentParser:
         prog="mixmock", description="Contract-testing kit for Magic Mix and Image Mixer."
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    _serve_parser(commands)
+    _settings_parser(
+        commands,
+        "serve",
+        "run the mock server",
+        "Serve the Magic Mix and Image Mixer endpoints as the vendor answers them.",
+    )
+    _settings_parser(
+        commands,
+        "worker",
+        "run an engine worker on a shared Redis store",
+        "Take queued engine jobs from a Redis store (--store redis://HOST:PORT/DB), render them with "
+        "--engine diffusers (or synthetic), and write the results back, for API replicas started with "
+        "--engine remote. One worker per GPU (--device cuda:N).",
+    )
     _proxy_parser(commands)
     models = commands.add_parser("models", help="prepare weights for the reference engine")
     model_commands = models.add_subparsers(dest="models_command", required=True)
@@ -180,6 +194,12 @@ def _proxy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _worker(args: argparse.Namespace) -> int:
+    from mock_server.tooling.worker_process import run_worker
+
+    return run_worker(load_settings(_overrides(args), config_file=args.config))
+
+
 def _init_tiny(directory: Path) -> int:
     try:
         tiny = importlib.import_module("mock_server.engines.diffusers.tiny")
@@ -212,6 +232,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(args)
         if args.command == "proxy":
             return _proxy(args)
+        if args.command == "worker":
+            return _worker(args)
         return _init_tiny(args.directory)
     except SettingsError as error:
         print(f"mixmock: error: {error}", file=sys.stderr)

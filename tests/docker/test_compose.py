@@ -27,6 +27,10 @@ def interpolate(text: str, environ: Mapping[str, str]) -> str:
     return _VARIABLE.sub(lambda match: environ.get(match.group(1)) or match.group(2) or "", text)
 
 
+BUILT = sorted(name for name, service in SERVICES.items() if "build" in service)
+SCALE = {name for name, service in SERVICES.items() if "scale" in service.get("profiles", [])}
+
+
 def image_of(service: str) -> Image:
     build = SERVICES[service]["build"]
     dockerfile = (DOCKER_DIR / build["context"] / build["dockerfile"]).resolve()
@@ -40,7 +44,7 @@ def _container_ports(service: str) -> set[str]:
     return {interpolate(mapping, {}).rsplit(":", 1)[1] for mapping in SERVICES[service].get("ports", [])}
 
 
-@pytest.mark.parametrize("service", sorted(SERVICES))
+@pytest.mark.parametrize("service", BUILT)
 def test_builds_an_existing_dockerfile_from_the_repository_root(service: str) -> None:
     build = SERVICES[service]["build"]
     assert (DOCKER_DIR / build["context"]).resolve() == REPO_ROOT
@@ -55,7 +59,7 @@ def test_publishes_the_port_its_image_serves(service: str) -> None:
     assert _container_ports(service) == {expose.arguments}
 
 
-@pytest.mark.parametrize("service", sorted(SERVICES))
+@pytest.mark.parametrize("service", BUILT)
 def test_passes_only_variables_the_mock_reads(service: str) -> None:
     environment = SERVICES[service].get("environment", [])
     names = (
@@ -147,3 +151,53 @@ def test_audit_key_comes_from_the_environment_not_the_command_line() -> None:
 )
 def test_interpolation_helper(text: str, environ: dict[str, str], expected: str) -> None:
     assert interpolate(text, environ) == expected
+
+
+def _flag(command: list[str], flag: str) -> str:
+    return interpolate(command[command.index(flag) + 1], {})
+
+
+def test_the_scale_profile_runs_redis_replicas_a_balancer_and_a_worker() -> None:
+    assert {"redis", "mock-replica", "balancer", "engine-worker"} == SCALE
+    assert SERVICES["redis"]["image"].startswith("redis:")
+    assert SERVICES["balancer"]["image"].startswith("nginx:")  # the official image
+    replica = SERVICES["mock-replica"]
+    assert replica["deploy"]["replicas"] == 3
+    assert image_of("mock-replica") == image_of("mock")
+
+
+def test_replicas_and_the_worker_share_the_redis_service() -> None:
+    for service in ("mock-replica", "engine-worker"):
+        store = _flag(SERVICES[service]["command"], "--store")
+        assert store == "redis://redis:6379/0"
+        assert SERVICES[service]["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert "--appendonly" in SERVICES["redis"]["command"]  # a restarted Redis keeps the jobs
+    assert "redis-data" in COMPOSE["volumes"]
+
+
+def test_replicas_queue_engine_jobs_for_the_gpu_worker() -> None:
+    assert _flag(SERVICES["mock-replica"]["command"], "--engine") == "remote"
+    worker = SERVICES["engine-worker"]
+    assert worker["command"][:2] == ["mixmock", "worker"]
+    assert _flag(worker["command"], "--engine") == "diffusers"
+    assert image_of("engine-worker") == image_of("reference")
+    (device,) = worker["deploy"]["resources"]["reservations"]["devices"]
+    assert (device["driver"], device["capabilities"]) == ("nvidia", ["gpu"])
+    model_dir = image_of("reference").env()["MIXMOCK_MODEL_DIR"]
+    assert f"../models:{model_dir}:ro" in [interpolate(volume, {}) for volume in worker["volumes"]]
+    assert worker["healthcheck"] == {"disable": True}  # a worker has no /health to answer
+
+
+def test_the_balancer_spreads_over_the_replicas_once_they_are_ready() -> None:
+    balancer = SERVICES["balancer"]
+    conf_path = balancer["volumes"][0].split(":")[0]
+    conf = (DOCKER_DIR / conf_path).read_text(encoding="utf-8")
+    expose = image_of("mock-replica").last("EXPOSE")
+    assert expose is not None
+    assert f"server mock-replica:{expose.arguments}" in conf
+    assert "proxy_set_header Host $http_host" in conf  # output URLs point back through the balancer
+    listen = re.search(r"listen (\d+);", conf)
+    assert listen is not None
+    assert _container_ports("balancer") == {listen.group(1)}
+    assert balancer["depends_on"]["mock-replica"]["condition"] == "service_healthy"
+    assert "/ready" in " ".join(SERVICES["mock-replica"]["healthcheck"]["test"])

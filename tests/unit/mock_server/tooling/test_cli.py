@@ -11,9 +11,10 @@ from mock_server.tooling.cli import main
 pytestmark = [pytest.mark.unit, pytest.mark.timeout(30)]
 
 
-def test_help_names_every_env_var(capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_help_names_every_env_var(capsys: pytest.CaptureFixture[str], command: str) -> None:
     with pytest.raises(SystemExit) as raised:
-        main(["serve", "--help"])
+        main([command, "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert raised.value.code == 0
     for name in (
@@ -23,6 +24,8 @@ def test_help_names_every_env_var(capsys: pytest.CaptureFixture[str]) -> None:
         "MIXMOCK_RULES_FILE",
         "MIXMOCK_QUEUE_THRESHOLD_S",
         "MIXMOCK_MAX_BATCH",
+        "MIXMOCK_STORE_PREFIX",
+        "MIXMOCK_ENGINE_LEASE_S",
     ):
         assert name in text
 
@@ -35,6 +38,30 @@ def test_help_names_every_env_var(capsys: pytest.CaptureFixture[str]) -> None:
         (["serve", "--profile", "observed", "--quirk", "nope"], "unknown quirk"),
         (["serve", "--config", "/nonexistent/mixmock.yaml"], "cannot read config file"),
         (["serve", "--max-batch", "0"], "'max_batch' = 0"),
+        (["serve", "--store", "redis://:6379/0"], "names no host"),
+        (["serve", "--store", "redis://localhost:6379/jobs"], "a Redis database is a number"),
+        (["serve", "--store", "http://localhost/jobs"], "a redis:// or rediss:// URL"),
+        (["serve", "--store", "redis://localhost/0", "--store-prefix", "a b"], "'store_prefix' = 'a b'"),
+        (["serve", "--engine", "remote"], "needs a Redis store"),
+        (["worker", "--engine", "diffusers"], "mixmock worker needs a Redis store"),
+        (
+            ["worker", "--store", "redis://localhost/0", "--engine", "remote"],
+            "renders with --engine diffusers",
+        ),
+    ],
+    ids=[
+        "port",
+        "ratio",
+        "quirk",
+        "config",
+        "max-batch",
+        "redis-without-host",
+        "redis-database-name",
+        "other-scheme",
+        "prefix-with-space",
+        "remote-engine-without-redis",
+        "worker-without-redis",
+        "worker-without-engine",
     ],
 )
 def test_bad_settings_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str], words: str) -> None:
