@@ -10,8 +10,6 @@ __all__ = ["Bar", "Lines", "Progress", "Quiet", "for_stream"]
 
 
 class Progress(Protocol):
-    wants_totals: bool  # whether the run should count each tier's requests first (a bar needs them)
-
     def stage(self, name: str, planned: int | None) -> None: ...
     def advance(self) -> None: ...
     def done(self, name: str, requests: int, seconds: float) -> None: ...
@@ -19,8 +17,6 @@ class Progress(Protocol):
 
 
 class Quiet:
-    wants_totals = False
-
     def stage(self, name: str, planned: int | None) -> None:
         return
 
@@ -36,8 +32,6 @@ class Quiet:
 
 class Lines:
     """One line per tier when it ends (logs, CI): no per-request noise."""
-
-    wants_totals = False
 
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
@@ -62,8 +56,6 @@ def _tqdm() -> Any:
 
 class Bar:
     """A tqdm bar per tier: requests generated from the specs, out of the tier's count, with an ETA."""
-
-    wants_totals = True
 
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream

@@ -179,10 +179,9 @@ def run_audit(
     """Runs the chosen stages; raises TargetUnreachableError when nothing usable ever comes back."""
     progress = progress or Quiet()
     operations = select_operations(config)
-    planned: dict[str, int] = {}
-    if progress.wants_totals:
-        for item in plan_audit(config):
-            planned[item.stage] = planned.get(item.stage, 0) + 1
+    planned: dict[str, int] = {}  # per stage, for the progress bar's ETA and the reports
+    for item in plan_audit(config):
+        planned[item.stage] = planned.get(item.stage, 0) + 1
     client = _client(config, transport)
     ledger = Ledger()
     judge = Judge(client, ledger, progress=progress.advance, image_url=config.image_url)

@@ -1,9 +1,10 @@
 """An HTML page a person can act on: the verdict first, then findings, every check, the ranges matrix.
 
 Sections: the verdict (with a banner when the run is incomplete) and the run's facts; a legend; the
-findings with their source, a reproducer and the exchange that shows them; new / fixed / unchanged
-against the baseline; per operation (fetch included) every check with its result, passes too, and for
-create operations the matrix of parameters x constraints; the exchanges the findings point to.
+findings that fail the run, then those only reported (inferred constraints, baseline), each with its
+source, a reproducer and the exchange that shows it; new / fixed / unchanged against the baseline; per
+operation (fetch included) every check with its result, passes too, and for create operations the
+matrix of parameters x constraints; the exchanges the findings point to.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from html import escape
 from typing import Any
 
 from conformance.findings import CheckRun, Finding, Observation
+from conformance.judge import NAMES_FIELD
 from conformance.runner import AuditResult
+from conformance.sources import fails
 
 __all__ = ["html_report"]
 
@@ -30,13 +33,21 @@ code,pre{font:12px/1.35 ui-monospace,monospace}pre{white-space:pre-wrap;word-bre
 .not-conformant{background:#f9d6d6}.incomplete{background:#fde9b6}
 .banner{background:#b45309;color:#fff;font-weight:bold;padding:10px 16px;border-radius:6px;margin-bottom:12px}
 .facts td{border:none;padding:1px 12px 1px 0}.facts{width:auto}
+.stats{width:auto;float:left;margin-right:40px}.stats td{text-align:right}
+.stats td:first-child{text-align:left}.clear{clear:both}
 .ok{background:#e6f4e6}.bad{background:#f9d6d6}.info{background:#fff4d6}.skip{background:#eee;color:#555}
 .chip{display:inline-block;margin:1px 4px 1px 0;padding:0 4px;border-radius:3px;white-space:nowrap}
-.chip.ok{border:1px solid #8bc58b}.chip.bad{border:1px solid #d77}
+.chip.ok{border:1px solid #8bc58b}.chip.bad{border:1px solid #d77}.chip.info{border:1px solid #d9b44a}
 .src{font-size:11px;padding:0 4px;border-radius:3px;border:1px solid #999;white-space:nowrap}
 .src-inferred{background:#fff4d6}.src-pages{background:#e8f0fe}.src-vendor-openapi{background:#efe6fb}
 .matrix th:first-child{width:140px}.legend span{margin-right:14px}details summary{cursor:pointer;color:#06c}
 """
+_VERDICTS = {
+    "conformant": "Conformant",
+    "not conformant": "Not conformant: {failing} finding(s) fail the run",
+    "incomplete": "Incomplete: no verdict of conformance",
+}
+_PLANNED = "planned: the requests generated from the specs; polls, downloads and fetches by id come on top"
 
 
 def _e(text: object) -> str:
@@ -47,39 +58,26 @@ def _source(source: str) -> str:
     return f'<span class="src src-{_e(source)}">{_e(source)}</span>'
 
 
-def _state(result: AuditResult, finding: Finding) -> tuple[str, str]:
-    if finding.key in result.baseline:
-        return "skip", "known"
-    if finding in result.failing:
-        return "bad", "fails"
-    return "info", "reported"
-
-
-_VERDICTS = {
-    "conformant": "Conformant",
-    "not conformant": "Not conformant: {failing} finding(s) fail the run",
-    "incomplete": "Incomplete: no verdict of conformance",
-}
-
-
 def _facts(result: AuditResult) -> str:
+    """Requests and seconds per tier, beside the budget, the seed, the corpus and --fail-on."""
     config = result.config
-    rows = [
-        f"<tr><td>{_e(stats.tier)}</td><td>{stats.requests} requests ({stats.planned or '?'} planned)</td>"
-        f"<td>{stats.seconds:.2f} s</td></tr>"
+    head = "<tr><th>tier</th><th>requests</th><th>planned</th><th>seconds</th></tr>"
+    rows = "".join(
+        f"<tr><td>{_e(stats.tier)}</td><td>{stats.requests}</td><td>{stats.planned}</td>"
+        f"<td>{stats.seconds:.2f}</td></tr>"
         for stats in result.tiers
-    ]
-    budget = (
-        f"{result.requests} of {config.budget}" if config.budget else f"{result.requests} (no budget set)"
     )
+    budget = f"{result.requests} of {config.budget}" if config.budget else f"{result.requests} (no --budget)"
     facts = [
         ("budget used", _e(budget)),
         ("seed", str(config.seed)),
         ("corpus", f"{result.corpus_size} requests, sha256 <code>{_e(result.corpus_hash)}</code>"),
         ("fails on", f"{_e(config.fail_on)} constraints (--fail-on)"),
+        ("checks", f"{sum(check.passed for check in result.checks)} of {len(result.checks)} passed"),
     ]
-    rows += [f"<tr><td>{name}</td><td colspan='2'>{value}</td></tr>" for name, value in facts]
-    return f'<table class="facts">{"".join(rows)}</table>'
+    cells = "".join(f"<tr><td>{name}</td><td>{value}</td></tr>" for name, value in facts)
+    stats = f'<table class="stats" title="{_PLANNED}">{head}{rows}</table>'
+    return f'{stats}<table class="facts">{cells}</table><div class="clear"></div>'
 
 
 def _header(result: AuditResult) -> str:
@@ -101,7 +99,8 @@ def _header(result: AuditResult) -> str:
 _LEGEND = (
     '<div class="legend"><b>Legend</b>: '
     '<span class="chip ok">20: rejected &#10003;</span>as expected '
-    '<span class="chip bad">21: accepted &#10007;</span>a finding '
+    '<span class="chip bad">21: accepted &#10007;</span>a finding that fails the run '
+    '<span class="chip info">0: accepted &#10007;</span>a finding only reported '
     '<span class="chip skip">skipped</span>could not be judged. Sources: '
     + _source("pages")
     + " the vendor's pages "
@@ -113,7 +112,12 @@ _LEGEND = (
 
 
 def _finding_row(result: AuditResult, finding: Finding) -> str:
-    css, state = _state(result, finding)
+    if finding.key in result.baseline:
+        css, state = "skip", "known"
+    elif finding in result.failing:
+        css, state = "bad", "fails"
+    else:
+        css, state = "info", "reported"
     link = f'<a href="#x{finding.exchange}">#{finding.exchange}</a>' if finding.exchange else ""
     curl = ""
     if finding.curl:
@@ -126,30 +130,43 @@ def _finding_row(result: AuditResult, finding: Finding) -> str:
     )
 
 
+def _finding_table(result: AuditResult, findings: list[Finding]) -> str:
+    names = ("state", "tier", "finding", "sent", "observed", "source", "exchange")
+    rows = "".join(_finding_row(result, finding) for finding in findings)
+    return f"<table><tr>{''.join(f'<th>{name}</th>' for name in names)}</tr>{rows}</table>"
+
+
 def _findings(result: AuditResult) -> str:
-    if not result.findings:
-        return "<h2>Findings</h2><p>None.</p>"
-    head = "".join(
-        f"<th>{name}</th>" for name in ("state", "tier", "finding", "sent", "observed", "source", "exchange")
-    )
-    rows = "".join(_finding_row(result, finding) for finding in result.findings)
-    return f"<h2>Findings ({len(result.findings)})</h2><table><tr>{head}</tr>{rows}</table>"
+    """Failing findings first; those on inferred constraints and those the baseline knows below."""
+    parts = [f"<h2>Findings that fail the run ({len(result.failing)})</h2>"]
+    parts.append(_finding_table(result, result.failing) if result.failing else "<p>None.</p>")
+    for title, group in (
+        ("reported on inferred constraints (not failing; --fail-on inferred fails them)", result.reported),
+        ("known from the baseline (not failing)", result.known),
+    ):
+        if group:
+            summary = f"<summary><b>{len(group)} finding(s) {_e(title)}</b></summary>"
+            parts.append(f"<details open>{summary}{_finding_table(result, group)}</details>")
+    return "".join(parts)
 
 
 def _baseline(result: AuditResult) -> str:
     if not result.baseline:
         return ""
-    groups = (("new", result.new), ("fixed", result.fixed), ("unchanged", result.known))
-    rows = "".join(
-        f"<tr><th>{name} ({len(items)})</th><td>{'<br>'.join(_e(i.key) for i in items) or '-'}</td></tr>"
-        for name, items in groups
-    )
-    return f"<h2>Against the baseline</h2><table>{rows}</table>"
+    rows = []
+    for name, items in (("new", result.new), ("fixed", result.fixed), ("unchanged", result.known)):
+        keys = "<br>".join(_e(item.key) for item in items) or "-"
+        if len(items) > 8:
+            keys = f"<details><summary>show</summary>{keys}</details>"
+        rows.append(f"<tr><th>{name} ({len(items)})</th><td>{keys}</td></tr>")
+    return f"<h2>Against the baseline</h2><table>{''.join(rows)}</table>"
 
 
-def _check_row(check: CheckRun) -> str:
+def _check_row(result: AuditResult, check: CheckRun) -> str:
+    failing = {finding.key for finding in result.failing}
     if check.findings:
-        css, outcome = "bad", "&#10007; " + "<br>".join(_e(key) for key in check.findings)
+        css = "bad" if failing & set(check.findings) else "info"
+        outcome = "&#10007; " + "<br>".join(_e(key) for key in check.findings)
     elif check.skipped:
         css, outcome = "skip", f"skipped: {_e(check.skipped)}"
     else:
@@ -159,8 +176,8 @@ def _check_row(check: CheckRun) -> str:
     return f'<tr class="{css}">{cells}</tr>'
 
 
-def _chip(item: Observation) -> str:
-    css = "ok" if item.conforms else "bad"
+def _chip(item: Observation, failing: bool) -> str:
+    css = "ok" if item.conforms else ("bad" if failing else "info")
     mark = "&#10003;" if item.conforms else f"&#10007; expected {_e(item.expected)}"
     about = (
         f"{item.parameter} {item.constraint} [{item.provenance}]; sent {item.sent}; exchange #{item.exchange}"
@@ -169,19 +186,35 @@ def _chip(item: Observation) -> str:
     return f'<span class="chip {css}" title="{_e(about)}">{_e(shown)}: {_e(item.observed)} {mark}</span>'
 
 
-def _matrix(observations: list[Observation]) -> str:
+def _named(checks: dict[str, CheckRun], parameter: str) -> str:
+    """The parameter's "the error message names it" check, as a line of its matrix row."""
+    check = checks.get(f"{parameter}: {NAMES_FIELD}")
+    if check is None:
+        return ""
+    css, text = ("ok", "&#10003;") if check.passed else ("bad", "&#10007; " + _e(", ".join(check.findings)))
+    return f'<div><i>{NAMES_FIELD}</i> <span class="chip {css}">{check.runs} rejection(s) {text}</span></div>'
+
+
+def _matrix(result: AuditResult, observations: list[Observation], checks: dict[str, CheckRun]) -> str:
     rows: dict[str, dict[str, list[Observation]]] = defaultdict(lambda: defaultdict(list))
     for item in observations:
         rows[item.parameter][item.constraint].append(item)
-    lines = []
+    fail_on, lines = result.config.fail_on, []
     for parameter, constraints in rows.items():
         cells = "".join(
             f"<div><i>{_e(constraint)}</i> {_source(items[0].provenance)} "
-            f"{''.join(_chip(item) for item in items)}</div>"
+            + "".join(_chip(item, fails(item.provenance, fail_on)) for item in items)
+            + "</div>"
             for constraint, items in constraints.items()
         )
-        css = "ok" if all(item.conforms for items in constraints.values() for item in items) else "bad"
-        lines.append(f'<tr><th class="{css}">{_e(parameter)}</th><td>{cells}</td></tr>')
+        wrong = [item for items in constraints.values() for item in items if not item.conforms]
+        css = (
+            "ok"
+            if not wrong
+            else ("bad" if any(fails(item.provenance, fail_on) for item in wrong) else "info")
+        )
+        named = _named(checks, parameter)
+        lines.append(f'<tr><th class="{css}">{_e(parameter)}</th><td>{cells}{named}</td></tr>')
     title = "Ranges: each probe, the value sent, what came back (hover for the constraint and exchange)"
     return f'<h3>{title}</h3><table class="matrix">{"".join(lines)}</table>'
 
@@ -189,15 +222,19 @@ def _matrix(observations: list[Observation]) -> str:
 def _operation(result: AuditResult, operation: str) -> str:
     checks = [check for check in result.checks if check.operation == operation]
     observations = [item for item in result.observations if item.operation == operation]
-    probes = {f"{item.parameter}: {item.constraint}" for item in observations}
-    listed = [check for check in checks if check.check not in probes]
-    passed = sum(check.passed for check in checks)
+    in_matrix = {f"{item.parameter}: {item.constraint}" for item in observations}
+    in_matrix |= {f"{item.parameter}: {NAMES_FIELD}" for item in observations}
+    listed = [check for check in checks if check.check not in in_matrix]
     head = "<tr><th>check</th><th>tiers</th><th>runs</th><th>result</th></tr>"
-    table = f"<table>{head}{''.join(_check_row(check) for check in listed)}</table>" if listed else ""
-    note = f"<p>{len(checks) - len(listed)} more checks are the ranges probes below.</p>" if probes else ""
-    matrix = _matrix(observations) if observations else ""
+    rows = "".join(_check_row(result, check) for check in listed)
+    table = f"<table>{head}{rows}</table>" if listed else "<p>No check ran.</p>"
+    matrix = ""
+    if observations:
+        matrix = f"<p>{len(checks) - len(listed)} more checks are in the ranges matrix below.</p>"
+        matrix += _matrix(result, observations, {check.check: check for check in checks})
+    passed = sum(check.passed for check in checks)
     title = f"{_e(operation)}: {passed} of {len(checks)} checks passed"
-    return f'<h2 id="op-{_e(operation)}">{title}</h2>{table or "<p>No check ran.</p>"}{note}{matrix}'
+    return f'<h2 id="op-{_e(operation)}">{title}</h2>{table}{matrix}'
 
 
 def _exchange(entry: Any) -> str:

@@ -18,7 +18,6 @@ def test_a_terminal_gets_a_bar_with_an_eta_and_a_log_gets_a_line_per_tier() -> N
     terminal = _Terminal()
     bar = for_stream(terminal)
     assert isinstance(bar, Bar)
-    assert bar.wants_totals
     bar.stage("ranges", 4)
     for _ in range(4):
         bar.advance()
