@@ -24,8 +24,8 @@ FAST: dict[str, Any] = {
 }
 
 # The mock's bugs the audit finds today, so that this test keeps checking every other finding. An
-# integral float (880.0) is an integer in JSON Schema, so the mock accepts it, but its image renderer
-# then fails (HTTP 500) and a seed of 12425.0 is replaced by a drawn one. When the mock is fixed, this
+# integral float (720.0) is an integer in JSON Schema, so the mock accepts it, but its image renderer
+# then fails (HTTP 500) and a seed of 12265.0 is replaced by a drawn one. When the mock is fixed, this
 # test fails: empty the set.
 MOCK_BUGS = {
     "ranges": {

@@ -28,10 +28,10 @@ def test_tier_finds_nothing_on_the_documented_mock(mock_url: str, tier: str) -> 
 
 
 def test_the_integral_float_bugs_are_the_mocks_own(mock_url: str) -> None:
-    """The findings the mock gives are real: 880.0 is an integer, and the image fails to render."""
+    """The findings the mock gives are real: 720.0 is an integer, and the image fails to render."""
     result = audit(mock_url, tiers=("ranges",), operations=("img_mixer",))
     download = next(f for f in result.findings if f.key == "img_mixer reply.output: URLs download")
-    assert download.sent == "width=880.0"
+    assert download.sent == "width=720.0"
     assert "HTTP 500" in download.outcome
 
 
@@ -43,8 +43,8 @@ def test_ranges_probes_both_sides_of_every_bound(mock_url: str) -> None:
         assert cells[("guidance_scale", "maximum 20", outside)] == ("reject", "rejected")
     for outside in ("0.99", "0.5", "0"):
         assert cells[("guidance_scale", "minimum 1", outside)] == ("reject", "rejected")
-    assert cells[("width", "type integer", "880.0")] == ("accept", "accepted")
-    for wrong in ("880.5", '"880"', "true", "null"):
+    assert cells[("width", "type integer", "720.0")] == ("accept", "accepted")
+    for wrong in ("720.5", '"720"', "true", "null"):
         assert cells[("width", "type integer", wrong)] == ("reject", "rejected")
     max_items = [
         (o.expected, o.observed)
