@@ -332,7 +332,11 @@ class AuditClient:
         return exchange
 
     def _refusal(self, url: str) -> str:
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - a port that is no number raises here
+        except ValueError:
+            return f"not a valid URL: {url}"
         if parts.scheme not in {"http", "https"}:
             return f"not an http(s) URL: {url}"
         if self.same_origin(url) or host_allowed(parts.hostname or "", self._download_hosts):
@@ -422,7 +426,8 @@ class AuditClient:
             return Exchange(method, url, error=f"no complete reply within {timeout:g} s")
         except _TooLargeError as error:
             return Exchange(method, url, error=str(error))
-        except httpx.HTTPError as error:
+        except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError, ValueError, UnicodeError) as error:
+            # A target's URL the audit follows (fetch_result, an output) may be no valid URL at all.
             reason = self.redactor.text(f"{type(error).__name__}: {error}")
             return Exchange(method, url, error=reason)
         return Exchange(
@@ -478,7 +483,10 @@ class AuditClient:
         self._last = self._clock()
 
     def same_origin(self, url: str) -> bool:
-        mine, theirs = urlsplit(self.origin), urlsplit(url)
+        try:
+            mine, theirs = urlsplit(self.origin), urlsplit(url)
+        except ValueError:
+            return False
         return (theirs.scheme, theirs.netloc.lower()) == (mine.scheme, mine.netloc.lower())
 
     def corpus_hash(self) -> str:

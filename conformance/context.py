@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from conformance.boundaries import base_body
 from conformance.cases import WRONG_KEY, Case, render_value
@@ -59,7 +60,7 @@ def example_case(operation: Operation, tier: str, **changes: Any) -> Case:
 
 def fetch_case(operation: Operation, tier: str, job_id: Any, **changes: Any) -> Case:
     derived = str(job_id) != UNKNOWN_ID
-    path = {"id": str(job_id)}
+    path = {"id": quote(str(job_id), safe="")}
     return Case(
         operation, tier, "id", "path parameter", job_id, {}, path_parameters=path, derived=derived, **changes
     )

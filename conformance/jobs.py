@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from conformance.cases import KEY_MARKER, render_value
 from conformance.checks import Reply
@@ -82,7 +82,7 @@ def start(judge: Judge, reply: Reply, fetch: Operation | None) -> Job | None:
 def _poll_url(job: Job) -> str:
     assert job.fetch is not None
     assert job.reply.operation.link is not None
-    return job.fetch.url_path({job.reply.operation.link.parameter: str(job.job_id)})
+    return job.fetch.url_path({job.reply.operation.link.parameter: quote(str(job.job_id), safe="")})
 
 
 def poll(judge: Judge, job: Job, url: str) -> tuple[Reply, Any]:

@@ -165,3 +165,10 @@ def test_a_target_lost_mid_run_makes_the_run_incomplete() -> None:
     assert result.verdict == "incomplete"
     assert result.incomplete.startswith(f"the target {ORIGIN} stopped answering: ConnectError")
     assert result.requests == 6
+
+
+def test_a_url_from_a_reply_that_is_no_url_is_an_error_not_a_crash() -> None:
+    client = _client(_ok)
+    assert client.get("http://[::1").skipped.startswith("not a valid URL")
+    assert client.get("http://target.test:port/x.png").skipped.startswith("not a valid URL")
+    assert not client.same_origin("http://[::1")
