@@ -152,9 +152,14 @@ def _ended(judge: Judge, job: Job, fetched: Reply, body: Any, deadline: float, p
 
 
 def follow(judge: Judge, jobs: list[Job], policy: PollPolicy) -> None:
-    """Polls every processing job in turn until each has ended or run out of time."""
+    """Polls every processing job in turn until each has ended or the queue stalls.
+
+    `policy.timeout` is how long the audit waits without any of the jobs ending: a target working
+    through a long queue (a real engine) keeps the jobs alive; one that never finishes them is reported.
+    Between rounds the wait grows by half, up to 10 s, so a long queue is not polled flat out.
+    """
     pending = [job for job in jobs if job.final is None and job.fetch is not None and job.job_id is not None]
-    deadline = policy.clock() + policy.timeout
+    deadline, wait = policy.clock() + policy.timeout, policy.interval
     while pending:
         still = []
         for job in pending:
@@ -162,9 +167,12 @@ def follow(judge: Judge, jobs: list[Job], policy: PollPolicy) -> None:
             job.polls += 1
             if not _ended(judge, job, fetched, body, deadline, policy):
                 still.append(job)
+        if len(still) < len(pending):
+            deadline = policy.clock() + policy.timeout
         pending = still
         if pending:
-            policy.sleep(policy.interval)
+            policy.sleep(min(wait, max(deadline - policy.clock(), 0.0)))
+            wait = min(wait * 1.5, max(policy.interval, 10.0))
     for job in jobs:
         if job.final is not None and job.polls:
             judge.record(job.reply.operation.operation_id, job.reply.tier, ENDS, [])

@@ -32,7 +32,7 @@ PLANTED = (
     # 1. types
     Planted("integer_accepts_fraction", "1 types", "ranges", V6, "img_mixer width: type integer"),
     Planted("integer_rejects_integral_float", "1 types", "ranges", V6, "img_mixer width: type integer"),
-    Planted("integer_accepts_numeric_string", "1 types", "ranges", V5, "magic_mix_v5 steps: type integer"),
+    Planted("integer_accepts_numeric_string", "1 types", "ranges", V5, "magic_mix_v5 width: type integer"),
     Planted("integer_accepts_boolean", "1 types", "ranges", V1, "magic_mix_enterprise samples: type integer"),
     Planted(
         "number_accepts_numeric_string", "1 types", "ranges", V6, "img_mixer guidance_scale: type number"
