@@ -63,7 +63,11 @@ OPTIONS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("--webhook-bind", "address the receiver listens on", {"default": None}),
     ("--webhook-timeout", "seconds to wait for a webhook; default 30", {"type": float, "default": 30.0}),
     ("--fuzz-examples", "full tier: cases per operation and mode; default 10", {"type": int, "default": 10}),
-    ("--job-timeout", "seconds a processing job may take; default 60", {"type": float, "default": 60.0}),
+    (
+        "--job-timeout",
+        "seconds to wait for queued jobs while none of them ends; default 60",
+        {"type": float, "default": 60.0},
+    ),
     ("--poll-interval", "seconds between fetch polls; default 1", {"type": float, "default": 1.0}),
     (
         "--timeout",

@@ -30,7 +30,7 @@ ENDS = "a job reaches success or failed in time"
 
 @dataclass(frozen=True)
 class PollPolicy:
-    timeout: float = 60.0  # a processing job must end within this many seconds
+    timeout: float = 60.0  # how long to wait while none of the followed jobs ends
     interval: float = 1.0
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
