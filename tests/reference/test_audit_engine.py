@@ -25,7 +25,7 @@ from mock_server.settings import Settings
 from mock_server.tooling.testing import running_server
 from tests.reference.conftest import data_uri, picture
 
-pytestmark = [pytest.mark.reference, pytest.mark.conformance, pytest.mark.timeout(1500)]
+pytestmark = [pytest.mark.reference, pytest.mark.conformance, pytest.mark.timeout(3000)]
 
 KEY = "audit-engine-key"
 # The engine's bugs the audit finds today: an integral float (`steps: 1.0`, `seed: 12265.0`) is an integer in
