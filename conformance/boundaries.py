@@ -1,9 +1,12 @@
 """The ranges tier: boundary cases derived from the request schema, table-driven and deterministic.
 
-For each property of a create operation, every documented limit is probed on both sides: the bound
-itself (must be accepted) and just outside it (must be rejected), plus a wrong type, each required
-field left out, enum and format violations, and the spec's cross-field rules. Each case changes one
-property of the page example, so a finding names exactly one parameter and one constraint.
+For each property of a create operation, every limit is probed on both sides: the bound itself (must
+be accepted) and just outside it by a small step, half a unit and a whole unit (must be rejected);
+each declared type against a fraction, an integral float (880.0 is an integer in JSON Schema), a
+numeric string, a boolean and null; every item of an array, not only the first; each required field
+left out; enum and format violations; and the spec's cross-field rules. Each case changes one property
+of the page example, so a finding names exactly one parameter and one constraint. What every target
+must tolerate, and bodies that are no JSON object, are in conformance.tolerance.
 """
 
 from __future__ import annotations
@@ -13,10 +16,11 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from conformance.cases import MISSING, WRONG_KEY, Case
+from conformance.tolerance import tolerance_cases
 from openapi.operations import Operation
 from openapi.rules import cross_field_violations
 
-__all__ = ["base_body", "ranges_cases"]
+__all__ = ["base_body", "ranges_cases", "types_of"]
 
 Variant = tuple[str, Any]  # (constraint, value)
 _WRONG_TYPE_VALUES: Mapping[str, Any] = {
@@ -28,36 +32,84 @@ _WRONG_TYPE_VALUES: Mapping[str, Any] = {
     "boolean": "not-a-boolean",
 }
 _INVALID_FORMATS: Mapping[str, str] = {"uri": "not a uri", "email": "not an email", "uuid": "not-a-uuid"}
+_OUTSIDE = (0.01, 0.5, 1)  # how far outside a bound: a small step, half a unit, a whole unit
 
 
-def _types(schema: Mapping[str, Any]) -> list[str]:
+def types_of(schema: Mapping[str, Any]) -> list[str]:
     declared = schema.get("type", [])
     return [declared] if isinstance(declared, str) else list(declared)
 
 
-def _number(value: float, integer: bool) -> float | int:
-    return int(value) if integer else round(value, 6)
+def _type_label(schema: Mapping[str, Any]) -> str:
+    return f"type {'|'.join(types_of(schema))}"
 
 
-def _step(schema: Mapping[str, Any]) -> float:
-    """How far outside a bound "just outside" is: 1 for integers and wide ranges, 0.01 for narrow ones."""
-    if "integer" in _types(schema):
-        return 1
-    low, high = schema.get("minimum"), schema.get("maximum")
-    narrow = low is not None and high is not None and high - low < 2
-    return 0.01 if narrow else 1
-
-
-def _numeric(schema: Mapping[str, Any]) -> Iterator[Variant]:
-    integer, step = "integer" in _types(schema), _step(schema)
+def _numeric(schema: Mapping[str, Any], _: Any) -> Iterator[Variant]:
     for keyword, sign in (("minimum", -1), ("maximum", 1)):
         if keyword in schema:
             bound = schema[keyword]
-            yield f"{keyword} {json.dumps(bound)}", bound
-            yield f"{keyword} {json.dumps(bound)}", _number(bound + sign * step, integer)
+            label = f"{keyword} {json.dumps(bound)}"
+            yield label, bound
+            for step in _OUTSIDE:
+                yield label, _tidy(bound + sign * step)
 
 
-def _lengths(schema: Mapping[str, Any]) -> Iterator[Variant]:
+def _tidy(value: float) -> float | int:
+    """0.99 rather than 0.9899999999999999; whole numbers as integers."""
+    rounded = round(value, 6)
+    return int(rounded) if float(rounded).is_integer() else rounded
+
+
+def _in_range(schema: Mapping[str, Any], base: Any) -> int:
+    """An integer inside the schema's bounds, other than the page's value where the bounds allow.
+
+    Smaller first: against a real engine a smaller size or fewer steps is a cheaper job.
+    """
+    low, high = schema.get("minimum"), schema.get("maximum")
+    if isinstance(base, int) and not isinstance(base, bool):
+        start = base
+    else:
+        start = schema.get("default", low if low is not None else 0)
+    for candidate in (start - 80, start + 80, low, high):
+        inside = (
+            candidate is not None
+            and (low is None or candidate >= low)
+            and (high is None or candidate <= high)
+        )
+        if inside and candidate is not None and candidate != base:
+            return int(candidate)
+    return int(start)
+
+
+def _types(schema: Mapping[str, Any], base: Any) -> Iterator[Variant]:
+    """Values of the wrong JSON type, and the integral float that JSON Schema counts as an integer."""
+    declared, label = types_of(schema), _type_label(schema)
+    allowed = set(declared) | ({"number"} if "integer" in declared else set())
+    if "integer" in declared:
+        whole = _in_range(schema, base)
+        yield label, whole + 0.5  # a fraction
+        yield label, float(whole)  # 880.0: an integer, to be accepted
+        yield label, str(whole)  # "880": Laravel's `integer` rule accepts it; the spec does not
+        yield label, True
+    elif "number" in declared:
+        yield label, str(base if isinstance(base, int | float) else schema.get("default", 1))
+        yield label, True
+    else:
+        for name in declared:
+            value = _WRONG_TYPE_VALUES.get(name)
+            if value is not None and _json_type(value) not in allowed:
+                yield label, value
+                break
+    if "null" not in declared:
+        yield label, None
+
+
+def _json_type(value: Any) -> str:
+    names = {str: "string", bool: "boolean", int: "integer", float: "number", list: "array", dict: "object"}
+    return names.get(type(value), "null")
+
+
+def _lengths(schema: Mapping[str, Any], _: Any) -> Iterator[Variant]:
     for keyword, delta in (("minLength", -1), ("maxLength", 1)):
         if keyword in schema:
             bound = int(schema[keyword])
@@ -67,6 +119,7 @@ def _lengths(schema: Mapping[str, Any]) -> Iterator[Variant]:
 
 
 def _items(schema: Mapping[str, Any], example: Any) -> Iterator[Variant]:
+    """Item counts on and past each limit; a bad item after a good one (every item is checked)."""
     pool = list(example) if isinstance(example, list) and example else ["https://example.com/image.png"]
     for keyword, delta in (("minItems", -1), ("maxItems", 1)):
         if keyword in schema:
@@ -74,45 +127,32 @@ def _items(schema: Mapping[str, Any], example: Any) -> Iterator[Variant]:
             for count in (bound, bound + delta):
                 if count >= 0:
                     yield f"{keyword} {bound}", [pool[index % len(pool)] for index in range(count)]
-    item_format = schema.get("items", {}).get("format")
-    if item_format in _INVALID_FORMATS:
-        yield f"format {item_format}", [_INVALID_FORMATS[item_format]]
+    items = schema.get("items", {})
+    if items.get("format") in _INVALID_FORMATS:
+        yield f"format {items['format']}", [pool[0], _INVALID_FORMATS[items["format"]]]
+    wrong = _WRONG_TYPE_VALUES.get(next(iter(types_of(items)), ""), None)
+    if "type" in items and wrong is not None:
+        yield _type_label(items), [pool[0], wrong]
 
 
-def _wrong_type(schema: Mapping[str, Any]) -> Iterator[Variant]:
-    allowed = set(_types(schema))
-    if "integer" in allowed:
-        allowed.add("number")
-    for declared in _types(schema):
-        value = _WRONG_TYPE_VALUES.get(declared)
-        if value is not None and _json_type(value) not in allowed:
-            yield f"type {'|'.join(_types(schema))}", value
-            return
-
-
-def _json_type(value: Any) -> str:
-    names = {str: "string", bool: "boolean", int: "integer", float: "number", list: "array", dict: "object"}
-    return names.get(type(value), "null")
-
-
-def _format(schema: Mapping[str, Any]) -> Iterator[Variant]:
+def _format(schema: Mapping[str, Any], _: Any) -> Iterator[Variant]:
     declared = str(schema.get("format"))
-    if declared in _INVALID_FORMATS and "string" in _types(schema):
+    if declared in _INVALID_FORMATS and "string" in types_of(schema):
         yield f"format {declared}", _INVALID_FORMATS[declared]
 
 
-def _enum(schema: Mapping[str, Any]) -> Iterator[Variant]:
+def _enum(schema: Mapping[str, Any], _: Any) -> Iterator[Variant]:
     if "enum" in schema:
         yield f"enum {json.dumps(schema['enum'])}", "not-in-enum"
 
 
 _VARIANTS: tuple[Callable[[Mapping[str, Any], Any], Iterator[Variant]], ...] = (
-    lambda schema, _: _numeric(schema),
-    lambda schema, _: _lengths(schema),
+    _numeric,
+    _lengths,
     _items,
-    lambda schema, _: _wrong_type(schema),
-    lambda schema, _: _format(schema),
-    lambda schema, _: _enum(schema),
+    _types,
+    _format,
+    _enum,
 )
 
 
@@ -144,9 +184,22 @@ def _rule_cases(operation: Operation, base: Mapping[str, Any]) -> Iterator[Case]
         if not isinstance(other_value, int | float) or other_value == 0:
             continue
         exact = spec["minimum"] / other_value
-        for value in (exact, exact - _step(properties.get(varied, {}))):
+        for value in (exact, exact - 0.01):
             body = {**base, varied: round(value, 6)}
             yield Case(operation, "ranges", f"{varied},{other}", f"rule {rule['id']}", body[varied], body)
+
+
+def _property_cases(operation: Operation, base: Mapping[str, Any], required: list[str]) -> Iterator[Case]:
+    for name, schema in operation.property_schemas.items():
+        if name == "key":
+            continue
+        if name in required:
+            without = {key: value for key, value in base.items() if key != name}
+            yield Case(operation, "ranges", name, "required", MISSING, without)
+        for variant in _VARIANTS:
+            for constraint, value in variant(schema, base.get(name)):
+                body = _repair(operation, {**base, name: value}, name)
+                yield Case(operation, "ranges", name, constraint, value, body)
 
 
 def ranges_cases(operation: Operation) -> list[Case]:
@@ -158,17 +211,9 @@ def ranges_cases(operation: Operation) -> list[Case]:
     required = [name for name in operation.request_schema.get("required", []) if name != "key"]
     only_required = {name: base[name] for name in required if name in base}
     cases.append(Case(operation, "ranges", "(body)", "only required fields", only_required, only_required))
-    for name, schema in operation.property_schemas.items():
-        if name == "key":
-            continue
-        if name in required:
-            without = {key: value for key, value in base.items() if key != name}
-            cases.append(Case(operation, "ranges", name, "required", MISSING, without))
-        for variant in _VARIANTS:
-            for constraint, value in variant(schema, base.get(name)):
-                body = _repair(operation, {**base, name: value}, name)
-                cases.append(Case(operation, "ranges", name, constraint, value, body))
+    cases.extend(_property_cases(operation, base, required))
     cases.extend(_rule_cases(operation, base))
+    cases.extend(tolerance_cases(operation, base))
     cases.append(Case(operation, "ranges", "key", "valid key", "(a wrong key)", base, key_override=WRONG_KEY))
     cases.append(Case(operation, "ranges", "key", "required", MISSING, base, omit_key=True))
     return cases

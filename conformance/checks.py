@@ -1,8 +1,9 @@
 """Contract checks on one reply, each a small function named for what must hold.
 
-Every check takes a `Reply` and returns findings (empty when it holds). The reply's body is judged
-against the `oneOf` branch its `status` names, so a finding says `reply.id: success branch type
-integer` rather than "not valid under any of the schemas listed in the 'oneOf'".
+Every check takes a `Reply` and returns findings (empty when it holds); CHECKS names each one, and the
+name is the row the reports show, passes included. The reply's body is judged against the `oneOf`
+branch its `status` names, so a finding says `reply.id: success branch type integer` rather than "not
+valid under any of the schemas listed in the 'oneOf'".
 """
 
 from __future__ import annotations
@@ -14,14 +15,16 @@ from typing import Any
 from conformance.cases import render_value
 from conformance.client import Exchange
 from conformance.findings import Finding
-from conformance.oracle import schema_errors
+from conformance.oracle import request_violations, schema_errors
 from openapi.operations import Operation
+from openapi.provenance import Source, required_provenance
 
 __all__ = [
     "CHECKS",
     "Reply",
     "branch_conformance",
     "declared_properties",
+    "error_message_present",
     "json_content_type",
     "meta_echoes_request",
     "not_a_server_error",
@@ -42,8 +45,18 @@ class Reply:
     body: Any  # the request body as sent
     exchange: Exchange
 
-    def finding(self, subject: str, constraint: str, outcome: str) -> Finding:
-        return Finding(self.operation.operation_id, subject, constraint, self.sent, outcome, self.tier)
+    def finding(self, subject: str, constraint: str, outcome: str, provenance: Source = "pages") -> Finding:
+        return Finding(
+            self.operation.operation_id,
+            subject,
+            constraint,
+            self.sent,
+            outcome,
+            self.tier,
+            provenance,
+            exchange=self.exchange.seq,
+            curl=self.exchange.curl,
+        )
 
 
 def reply_received(reply: Reply) -> list[Finding]:
@@ -67,7 +80,8 @@ def json_content_type(reply: Reply) -> list[Finding]:
     if media_type != "application/json":
         return [reply.finding("reply", "content type application/json", f"got {media_type or '(none)'!r}")]
     if exchange.json is None:
-        return [reply.finding("reply", "a JSON body", f"got {render_value(exchange.content)}")]
+        got = exchange.json_problem or exchange.show(exchange.text)
+        return [reply.finding("reply", "a JSON body", f"got {got}")]
     return []
 
 
@@ -84,19 +98,21 @@ def branch_conformance(reply: Reply) -> list[Finding]:
     branch = operation.reply_branches.get(status) if isinstance(status, str) else None
     if branch is None:
         allowed = "|".join(operation.reply_branches)
-        return [reply.finding("reply.status", f"enum {allowed}", f"got {render_value(status)}")]
+        return [reply.finding("reply.status", f"enum {allowed}", f"got {reply.exchange.show(status)}")]
     return _branch_errors(reply, str(status), branch, body)
 
 
 def _branch_errors(reply: Reply, status: str, schema: Mapping[str, Any], body: Any) -> list[Finding]:
-    return [
-        reply.finding(
-            f"reply.{error.parameter}",
-            f"{status} branch {error.constraint}",
-            "missing" if error.constraint == "required" else f"got {render_value(error.value)}",
+    """One finding per broken constraint of the branch; `required` lists carry their own source."""
+    found = []
+    for error in schema_errors(schema, body):
+        required = error.constraint == "required" and "." not in error.parameter
+        source = (required_provenance(schema, error.parameter) if required else None) or "pages"
+        outcome = "missing" if error.constraint == "required" else f"got {reply.exchange.show(error.value)}"
+        found.append(
+            reply.finding(f"reply.{error.parameter}", f"{status} branch {error.constraint}", outcome, source)
         )
-        for error in schema_errors(schema, body)
-    ]
+    return found
 
 
 def declared_properties(reply: Reply) -> list[Finding]:
@@ -116,9 +132,27 @@ def declared_properties(reply: Reply) -> list[Finding]:
 
 
 def unescaped_slashes(reply: Reply) -> list[Finding]:
-    """Plain JSON: `\\/` decodes to `/`, but a client matching on raw text would miss the URLs."""
+    """Plain JSON: `\\/` decodes to `/`, but a client matching on raw text would miss the URLs.
+
+    Inferred: the pages' examples do not escape slashes, but escaped ones are the same JSON.
+    """
     if b"\\/" in reply.exchange.content and reply.exchange.json is not None:
-        return [reply.finding("reply", "slashes are not escaped in JSON", "got \\/")]
+        return [reply.finding("reply", "slashes are not escaped in JSON", "got \\/", "inferred")]
+    return []
+
+
+def error_message_present(reply: Reply) -> list[Finding]:
+    """An error says what is wrong: its `message` is not empty."""
+    body = reply.exchange.json
+    if not isinstance(body, Mapping) or body.get("status") != "error" or "message" not in body:
+        return []
+    message = body["message"]
+    if message is None or (isinstance(message, str | list | dict) and not str(message).strip(" []{}")):
+        return [
+            reply.finding(
+                "reply.message", "an error message is not empty", f"got {reply.exchange.show(message)}"
+            )
+        ]
     return []
 
 
@@ -137,6 +171,8 @@ def meta_echoes_request(reply: Reply) -> list[Finding]:
     meta_properties = branch.get("properties", {}).get("meta", {}).get("properties", {})
     if not isinstance(meta, Mapping) or not isinstance(sent, Mapping):
         return []
+    if request_violations(reply.operation.request_schema, sent):
+        return []  # a body out of contract should have been refused: the acceptance finding says so
     found: list[Finding] = []
     for name, value in sent.items():
         echoed_as = _META_NAMES.get(name, name)
@@ -150,25 +186,26 @@ def meta_echoes_request(reply: Reply) -> list[Finding]:
                 reply.finding(
                     f"reply.meta.{echoed_as}",
                     f"echoes {name}",
-                    f"expected {render_value(expected)}, got {render_value(meta[echoed_as])}",
+                    f"expected {render_value(expected)}, got {reply.exchange.show(meta[echoed_as])}",
                 )
             )
     return found
 
 
-CHECKS: tuple[Callable[[Reply], list[Finding]], ...] = (
-    reply_received,
-    not_a_server_error,
-    json_content_type,
-    branch_conformance,
-    declared_properties,
-    meta_echoes_request,
-    unescaped_slashes,
+Check = Callable[[Reply], list[Finding]]
+# Every reply is asked these, in this order; the name is the check's row in the reports.
+CHECKS: tuple[tuple[str, Check], ...] = (
+    ("a reply is received", reply_received),
+    ("not a server error", not_a_server_error),
+    ("a JSON reply", json_content_type),
+    ("the reply matches the branch its status names", branch_conformance),
+    ("only declared top-level fields", declared_properties),
+    ("meta echoes the request", meta_echoes_request),
+    ("an error message is not empty", error_message_present),
+    ("slashes are not escaped", unescaped_slashes),
 )
 
 
-def run_checks(reply: Reply) -> list[Finding]:
-    found: list[Finding] = []
-    for check in CHECKS:
-        found.extend(check(reply))
-    return found
+def run_checks(reply: Reply) -> list[tuple[str, list[Finding]]]:
+    """Each check's name and its findings on `reply` (an empty list: it holds)."""
+    return [(name, check(reply)) for name, check in CHECKS]

@@ -10,6 +10,7 @@ The key is removed from the schema first: it is never fuzzed, the client injects
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -18,7 +19,7 @@ from typing import Any
 import openapi
 from conformance.cases import Case
 from conformance.config import ConfigError
-from openapi.operations import Operation
+from openapi.operations import Operation, load_operations
 
 __all__ = ["fuzz_cases"]
 
@@ -99,7 +100,18 @@ def _signature(body: Any, path_parameters: Mapping[str, Any]) -> str:
 
 
 def fuzz_cases(operations: list[Operation], per_operation: int, seed: int) -> list[Case]:
-    """`per_operation` positive and as many negative cases per operation, distinct, in a stable order."""
+    """`per_operation` positive and as many negative cases per operation, distinct, in a stable order.
+
+    Drawn once per process for the same operations, count and seed (a run plans, then sends).
+    """
+    chosen = tuple((operation.spec, operation.operation_id) for operation in operations)
+    return list(_drawn(chosen, per_operation, seed))
+
+
+@functools.lru_cache(maxsize=8)
+def _drawn(chosen: tuple[tuple[str, str], ...], per_operation: int, seed: int) -> tuple[Case, ...]:
+    every = {(operation.spec, operation.operation_id): operation for operation in load_operations()}
+    operations = [every[item] for item in chosen]
     try:
         import schemathesis
         from schemathesis import GenerationMode
@@ -128,4 +140,4 @@ def fuzz_cases(operations: list[Operation], per_operation: int, seed: int) -> li
                 seen.add(signature)
                 label = f"{mode.value} fuzz"
                 cases.append(Case(operation, "full", "(body)", label, body, body, path_parameters=params))
-    return cases
+    return tuple(cases)

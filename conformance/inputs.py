@@ -9,12 +9,13 @@ they are. The corpus hash covers the bodies sent, so it depends on the URL chose
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Mapping
 from typing import Any
 
 from jsonschema import FormatChecker
 
-from conformance.cases import Case
+from conformance.cases import Case, RawBody
 
 __all__ = ["IMAGE_FIELDS", "image_url_problem", "with_image_url"]
 
@@ -44,8 +45,26 @@ def _replaced(name: str, value: Any, url: str) -> Any:
     return value
 
 
+def _raw_with_image_url(case: Case, url: str) -> Case:
+    """A raw body that is a JSON object (one sent under another content type) gets the URL too."""
+    assert isinstance(case.body, RawBody)
+    try:
+        parsed = json.loads(case.body.text)
+    except ValueError:
+        return case
+    if not isinstance(parsed, dict) or not any(name in parsed for name in IMAGE_FIELDS):
+        return case
+    replaced = {
+        name: _replaced(name, value, url) if name in IMAGE_FIELDS else value for name, value in parsed.items()
+    }
+    body = dataclasses.replace(case.body, text=json.dumps(replaced))
+    return dataclasses.replace(case, body=body, value=body)
+
+
 def with_image_url(case: Case, url: str | None) -> Case:
     """`case` with each image URL in its body (and its reported value) replaced by `url`."""
+    if url is not None and isinstance(case.body, RawBody):
+        return _raw_with_image_url(case, url)
     if url is None or not isinstance(case.body, Mapping):
         return case
     fields = [name for name in IMAGE_FIELDS if name in case.body]

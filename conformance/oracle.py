@@ -16,6 +16,7 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
+from conformance.cases import KEY_MARKER, MISSING, RawBody, render_value
 from openapi.rules import cross_field_violations
 
 __all__ = ["Verdict", "Violation", "request_violations", "schema_errors", "verdict"]
@@ -29,7 +30,12 @@ class Violation:
 
     parameter: str
     constraint: str
-    value: Any = field(default=None, compare=False)  # the offending value, where there is one
+    value: Any = field(default=MISSING, compare=False)  # the offending value (MISSING: none was sent)
+    shown: str = field(default="", compare=False)  # how to show it, where the value alone cannot
+
+    @property
+    def sent(self) -> str:
+        return self.shown or render_value(self.value)
 
 
 class Verdict(enum.Enum):
@@ -71,14 +77,45 @@ def schema_errors(schema: Mapping[str, Any], instance: Any) -> list[Violation]:
     validator = Draft202012Validator(schema, format_checker=_FORMATS)
     found: dict[tuple[str, str], Violation] = {}
     for error in validator.iter_errors(instance):
-        value = None if error.validator == "required" else error.instance
+        value = MISSING if error.validator == "required" else error.instance
         violation = Violation(_parameter(error), _constraint(error), value)
         found.setdefault((violation.parameter, violation.constraint), violation)
     return sorted(found.values(), key=lambda item: (item.parameter, item.constraint))
 
 
+def _rule_values(fields: tuple[str, ...], body: Mapping[str, Any], schema: Mapping[str, Any]) -> str:
+    """`kmax=0.04, steps=20`: each field as sent, or its default where the body leaves it out."""
+    properties = schema.get("properties", {})
+    parts = []
+    for name in fields:
+        if name in body:
+            parts.append(f"{name}={render_value(body[name])}")
+        else:
+            parts.append(f"{name}={render_value(properties.get(name, {}).get('default'))} (default)")
+    return ", ".join(parts)
+
+
+def _parsed(body: Any) -> tuple[Any, list[Violation]]:
+    """The JSON value a raw body carries, or the violation that makes it no JSON object at all."""
+    if not isinstance(body, RawBody):
+        return body, []
+    media_type = body.content_type.split(";")[0].strip().lower()
+    if media_type != "application/json":
+        shown = body.content_type or "(no content type)"
+        return MISSING, [Violation("(body)", "content type application/json", body, shown)]
+    try:
+        return json.loads(body.text.replace(KEY_MARKER, "")), []
+    except (ValueError, RecursionError):
+        return MISSING, [
+            Violation("(body)", "a JSON body", body, render_value(body.text) if body.text else "(empty)")
+        ]
+
+
 def request_violations(schema: Mapping[str, Any], body: Any, *, key_field: str = "key") -> list[Violation]:
     """What makes `body` out of contract, ignoring the injected credential; empty when it is valid."""
+    body, found = _parsed(body)
+    if found:
+        return found
     if isinstance(body, Mapping):
         body = {name: value for name, value in body.items() if name != key_field}
     without_key = dict(schema)
@@ -90,7 +127,12 @@ def request_violations(schema: Mapping[str, Any], body: Any, *, key_field: str =
         # Fuzzed magnitudes (1e300 * 1e300) overflow the rule's product; such values already break
         # the fields' own ranges, which the schema errors above report.
         rules = []
-    found.extend(Violation(",".join(rule.fields), f"rule {rule.rule_id}") for rule in rules)
+    found.extend(
+        Violation(
+            ",".join(rule.fields), f"rule {rule.rule_id}", body, _rule_values(rule.fields, body, schema)
+        )
+        for rule in rules
+    )
     return found
 
 

@@ -1,8 +1,14 @@
-"""Keeps the audit key out of everything the audit writes: console, JUnit, JSON, HTML, corpus."""
+"""Keeps the audit key out of everything the audit writes: console, JUnit, JSON, HTML, cassette, corpus.
+
+Values are redacted, never the rendered text: every string of a report's data has each occurrence of
+the key replaced (inside longer strings too) before the report is rendered, so the structure of the
+file (JSON, XML, HTML) is written by its own serializer and cannot be corrupted by a key that happens
+to be `true`, `1`, `status` or `testsuite`, or holds regex characters.
+"""
 
 from __future__ import annotations
 
-import re
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,28 +18,23 @@ FILTERED = "[Filtered]"
 
 
 class Redactor:
-    """Replaces the key wherever it appears: as the `key` field and as a token of any text.
+    """Replaces the key wherever it occurs in a string (a field's value, a message, a URL, a name)."""
 
-    A token, not any substring: a short test key such as "k" must not turn "smoke" into "smo[Filtered]e".
-    The key is filtered wherever no letter, digit, `_` or `-` touches it on either side, which covers
-    JSON strings, `key=...` pairs, URLs and free text.
-    """
-
-    def __init__(self, secret: str, *, field: str = "key") -> None:
-        self._secret = secret
-        self._field = field
-        self._pattern = re.compile(rf"(?<![\w-]){re.escape(secret)}(?![\w-])") if secret else None
+    def __init__(self, secret: str) -> None:
+        # The key as written, and as it reads inside a JSON string (a quote or a backslash escaped).
+        escaped = json.dumps(secret)[1:-1]
+        self._forms = [form for form in dict.fromkeys([escaped, secret]) if form]
 
     def text(self, value: str) -> str:
-        return self._pattern.sub(FILTERED, value) if self._pattern is not None else value
+        """One string with every occurrence of the key replaced."""
+        for form in self._forms:
+            value = value.replace(form, FILTERED)
+        return value
 
     def data(self, value: Any) -> Any:
-        """A copy of a JSON-like value with the key field and every occurrence of the key filtered."""
+        """A copy of a JSON-like value with the key removed from every string, names included."""
         if isinstance(value, Mapping):
-            return {
-                self.text(str(name)): FILTERED if name == self._field else self.data(item)
-                for name, item in value.items()
-            }
+            return {self.text(str(name)): self.data(item) for name, item in value.items()}
         if isinstance(value, list | tuple):
             return [self.data(item) for item in value]
         if isinstance(value, str):

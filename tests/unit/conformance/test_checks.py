@@ -25,7 +25,7 @@ def _keys(
 ) -> list[str]:
     content = raw if raw is not None else json.dumps(body).encode()
     reply = Reply(IMG_MIXER, "smoke", "page example", SENT, Exchange("POST", "u", code, media_type, content))
-    return [finding.key for finding in run_checks(reply)]
+    return [finding.key for _, findings in run_checks(reply) for finding in findings]
 
 
 @pytest.mark.parametrize(
@@ -44,6 +44,8 @@ def _keys(
             {"status": "error", "message": {"prompt": ["required"]}},
             ["img_mixer reply.message: error branch type string"],
         ),
+        ({"status": "error", "message": ""}, ["img_mixer reply.message: an error message is not empty"]),
+        ({**SUCCESS, "meta": {**SUCCESS["meta"], "W": 800.0}}, []),
     ],
     ids=[
         "conformant",
@@ -53,6 +55,8 @@ def _keys(
         "meta-echo",
         "undeclared",
         "laravel-message",
+        "empty-message",
+        "integral-float-echo",
     ],
 )
 def test_reply_checks_name_the_branch_field(body: dict[str, Any], expected: list[str]) -> None:
@@ -67,3 +71,31 @@ def test_server_errors_and_content_types() -> None:
     assert _keys(None, raw=b'{"status":"success","id":7,"output":["https:\\/\\/cdn\\/x.png"]}') == [
         "img_mixer reply: slashes are not escaped in JSON"
     ]
+
+
+def test_every_check_has_a_name_and_each_finding_its_source() -> None:
+    reply = Reply(
+        IMG_MIXER, "smoke", "page example", SENT, Exchange("POST", "u", 200, "application/json", b'{"x": 1}')
+    )
+    results = dict(run_checks(reply))
+    assert "the reply matches the branch its status names" in results
+    (missing,) = results["the reply matches the branch its status names"]
+    assert missing.key == "img_mixer reply.status: enum success|processing|error|failed"
+    slashes = Exchange(
+        "POST", "u", 200, "application/json", b'{"status":"success","id":7,"output":["a:\\/b"]}'
+    )
+    escaped = dict(run_checks(Reply(IMG_MIXER, "smoke", "x", SENT, slashes)))["slashes are not escaped"]
+    assert [finding.provenance for finding in escaped] == ["inferred"]
+    no_output = Exchange("POST", "u", 200, "application/json", b'{"status":"success","id":7}')
+    (required,) = dict(run_checks(Reply(IMG_MIXER, "smoke", "x", SENT, no_output)))[
+        "the reply matches the branch its status names"
+    ]
+    assert (required.key, required.provenance) == (
+        "img_mixer reply.output: success branch required",
+        "inferred",
+    )
+
+
+def test_a_reply_nested_too_deep_is_no_json_and_no_crash() -> None:
+    deep = b"[" * 100000 + b"]" * 100000
+    assert _keys(None, raw=deep) == ["img_mixer reply: a JSON body"]

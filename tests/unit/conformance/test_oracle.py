@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 
+from conformance.cases import RawBody
 from conformance.oracle import Verdict, Violation, request_violations, verdict
 from openapi.operations import load_operations
 
@@ -36,7 +37,11 @@ def test_missing_required_field_and_cross_field_rule() -> None:
         Violation("prompt", "required")
     ]
     broken = {"prompt": "p", "image": "https://a.example/x.png", "kmax": 0.04, "steps": 20}
-    assert request_violations(schema, broken) == [Violation("kmax,steps", "rule layout-phase-runs")]
+    (rule,) = request_violations(schema, broken)
+    assert rule == Violation("kmax,steps", "rule layout-phase-runs")
+    assert rule.sent == "kmax=0.04, steps=20"
+    defaulted = {"prompt": "p", "image": "https://a.example/x.png", "kmax": 0.04}
+    assert request_violations(schema, defaulted)[0].sent == "kmax=0.04, steps=20 (default)"
     overflow = {"prompt": "p", "image": "https://a.example/x.png", "kmax": 1e200, "steps": 1e200}
     assert Violation("kmax", "maximum 1") in request_violations(schema, overflow)
 
@@ -57,3 +62,25 @@ def test_missing_required_field_and_cross_field_rule() -> None:
 )
 def test_verdict_reads_the_envelope(code: int, body: Any, expected: Verdict) -> None:
     assert verdict(code, body) is expected
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (RawBody("[]"), Violation("(body)", "type object")),
+        (RawBody("null"), Violation("(body)", "type object")),
+        (RawBody('{"prompt": '), Violation("(body)", "a JSON body")),
+        (RawBody(""), Violation("(body)", "a JSON body")),
+        (RawBody('{"prompt": "p"}', "text/plain"), Violation("(body)", "content type application/json")),
+    ],
+    ids=["array", "null", "malformed", "empty", "text-plain"],
+)
+def test_a_body_that_is_no_json_object_is_out_of_contract(body: RawBody, expected: Violation) -> None:
+    assert request_violations(OPS["img_mixer"].request_schema, body)[0] == expected
+
+
+def test_an_integral_float_is_an_integer_and_a_numeric_string_is_not() -> None:
+    schema = OPS["img_mixer"].request_schema
+    assert request_violations(schema, {**VALID, "width": 880.0}) == []
+    assert request_violations(schema, {**VALID, "width": "880"}) == [Violation("width", "type integer")]
+    assert request_violations(schema, {**VALID, "width": True}) == [Violation("width", "type integer")]
