@@ -23,21 +23,6 @@ FAST: dict[str, Any] = {
     "http_timeout": 10.0,
 }
 
-# The mock's bugs the audit finds today, so that this test keeps checking every other finding. An
-# integral float (720.0) is an integer in JSON Schema, so the mock accepts it, but its image renderer
-# then fails (HTTP 500) and a seed of 12265.0 is replaced by a drawn one. When the mock is fixed, this
-# test fails: empty the set.
-MOCK_BUGS = {
-    "ranges": {
-        "img_mixer reply.meta.seed: echoes seed",
-        "magic_mix_enterprise reply.meta.seed: echoes seed",
-        "magic_mix_v5 reply.meta.seed: echoes seed",
-        "img_mixer reply.output: URLs download",
-        "magic_mix_enterprise reply.output: URLs download",
-        "magic_mix_v5 reply.output: URLs download",
-    }
-}
-
 
 def mock_settings(**changes: Any) -> Settings:
     """The documented profile with a known key and jobs that finish after one fetch."""

@@ -1,5 +1,4 @@
-"""The audit's smoke and ranges tiers against the reference engine (tiny models, CPU): no finding but
-the engine's known integral-float bugs.
+"""The audit's smoke and ranges tiers against the reference engine (tiny models, CPU): no finding.
 
 Every body's image is a small PNG sent as a data: URI (`image_url`), since the engine is offline.
 Every accepted job is computed by the real MagicMix / Image Mixer code; the smoke tier follows its
@@ -9,7 +8,6 @@ jobs to their images, which must download at the requested size.
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,14 +26,6 @@ from tests.reference.conftest import data_uri, picture
 pytestmark = [pytest.mark.reference, pytest.mark.conformance, pytest.mark.timeout(3000)]
 
 KEY = "audit-engine-key"
-# The engine's bugs the audit finds today: an integral float (`steps: 1.0`, `seed: 12265.0`) is an integer in
-# JSON Schema, but the engine path rejects such a steps value and replaces such a seed by a drawn one. Every
-# other finding fails the test; when the engine is fixed, drop this filter.
-INTEGRAL_FLOAT = re.compile(r"^(\w+=)?-?\d+\.0$")
-
-
-def _not_integral_float_bugs(result: AuditResult) -> list[str]:
-    return [str(finding) for finding in result.findings if not INTEGRAL_FLOAT.match(finding.sent)]
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +56,7 @@ def result(engine_url: str) -> AuditResult:
 
 
 def test_the_engine_conforms_to_the_smoke_and_ranges_tiers(result: AuditResult) -> None:
-    assert _not_integral_float_bugs(result) == []
+    assert [str(finding) for finding in result.findings] == []
     assert not result.budget_exhausted
     assert [stats.tier for stats in result.tiers] == ["smoke", "ranges"]
 
@@ -76,7 +66,7 @@ def test_every_boundary_was_judged_on_every_create_operation(result: AuditResult
     assert judged == {"img_mixer", "magic_mix_enterprise", "magic_mix_v5"}
     accepted = [item for item in result.observations if item.expected == "accept"]
     assert accepted, "no in-contract case was sent"
-    wrong = [o for o in result.observations if not o.conforms and not INTEGRAL_FLOAT.match(o.sent)]
+    wrong = [o for o in result.observations if not o.conforms]
     assert wrong == []
 
 

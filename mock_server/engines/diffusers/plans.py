@@ -111,6 +111,8 @@ def _integer(params: Mapping[str, Any], name: str, default: int, low: int, high:
     value = params.get(name)
     if value is None:
         return default
+    if isinstance(value, float) and value.is_integer():  # 20.0 is the integer 20, as JSON Schema says
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise EngineInputError(name, f"{name} must be an integer, got {value!r}")
     if not low <= value <= high:

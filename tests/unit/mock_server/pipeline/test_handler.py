@@ -247,3 +247,19 @@ def test_fetch_prefer_success_finishes_a_processing_job(mock_client: ClientFacto
         ).json()
     assert done["status"] == "success"
     assert done["output"] == queued["future_links"]
+
+
+def test_integral_floats_are_the_integers_they_equal(mock_client: ClientFactory) -> None:
+    """JSON Schema calls 720.0 an integer: the job is made with 720, and seed 12265.0 is the seed 12265."""
+    body = valid_body("img_mixer", width=720.0, height=48.0, seed=12265.0, steps=20.0)
+    with mock_client() as client:
+        reply = client.post(CREATE_PATHS["img_mixer"], json=body).json()
+        same = client.post(CREATE_PATHS["img_mixer"], json={**body, "width": 720, "seed": 12265}).json()
+        image = client.get(reply["output"][0])
+        twin = client.get(same["output"][0])
+    assert reply["status"] == "success"
+    assert (reply["meta"]["W"], reply["meta"]["H"], reply["meta"]["seed"]) == (720, 48, 12265)
+    assert isinstance(reply["meta"]["W"], int)
+    assert image.status_code == 200
+    assert Image.open(io.BytesIO(image.content)).size == (720, 48)
+    assert image.content == twin.content
