@@ -104,7 +104,9 @@ def fuzz_cases(operations: list[Operation], per_operation: int, seed: int) -> li
         import schemathesis
         from schemathesis import GenerationMode
     except ImportError:
-        raise ConfigError("the full tier needs schemathesis: pip install 'mixmock[audit]'") from None
+        raise ConfigError(
+            "the full tier needs schemathesis (pip install '.[audit]' in a clone of mixmock)"
+        ) from None
 
     by_spec: dict[str, Any] = {}
     cases: list[Case] = []
