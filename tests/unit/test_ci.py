@@ -1,12 +1,15 @@
-"""What CI installs: pyproject's lower bounds and the lowest-release constraints; install hints that work.
+"""What CI installs and runs: pyproject's lower bounds, the lowest-release constraints, the README's commands.
 
-`.ci/lowest.txt` is installed as constraints to test the lowest releases pyproject.toml allows: it must pin
-every lower bound at exactly that version, and nothing else, or it tests something pyproject does not claim.
+`.ci/run` installs `.ci/lowest.txt` as constraints in its second step: that file must pin every lower bound
+of pyproject.toml at exactly that version, and nothing else, or the step tests something pyproject does not
+claim. Its first step runs the README's quick-start commands as written (`.ci/quickstart.py`).
 """
 
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +21,7 @@ pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
 CONSTRAINTS = ROOT / ".ci" / "lowest.txt"
+CPU_INDEX = "--index-url https://download.pytorch.org/whl/cpu"
 REQUIREMENT = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?\s*(?P<specifiers>[^;]*)$")
 
 
@@ -86,6 +90,54 @@ def test_constraints_pin_exactly_the_lower_bounds() -> None:
     assert not differ, f"pins that are not the lower bound: {differ}"
 
 
+def quickstart(*args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / ".ci" / "quickstart.py"), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_readme_test_command_installs_cpu_torch_before_the_extras() -> None:
+    command = " ".join(quickstart("show", "test").split())
+    torch, _, rest = command.partition(CPU_INDEX)
+    assert "pip install torch==" in torch, f"Received {command!r}; Expected torch from {CPU_INDEX} first"
+    assert 'pip install --upgrade ".[test,reference]"' in rest
+    assert command.endswith("python -m pytest")
+
+
+def release(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
+def test_readme_torch_is_allowed_by_pyproject() -> None:
+    """CI installs the README's torch in both steps: the newest step's command, and the lowest step's."""
+    readme_torch = quickstart("show", "torch").split("torch==", 1)[1].split()[0]
+    (torch,) = [requirement for requirement in requirements() if requirement.name == "torch"]
+    floor = torch.lower_bound()
+    assert floor is not None
+    assert release(readme_torch) >= release(floor), f"torch=={readme_torch} is below pyproject's {floor}"
+    assert torch.specifiers == (f">={floor}",), f"Received {torch.specifiers}; Expected only a lower bound"
+
+
+def test_readme_mock_command_installs_the_clone_and_serves() -> None:
+    assert quickstart("show", "mock").endswith("pip install . && mixmock serve")
+
+
+def test_quickstart_rejects_an_unknown_request() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / ".ci" / "quickstart.py"), "show", "docs"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "quickstart.py show test" in result.stderr
+
+
 UNPUBLISHED = re.compile(r"""pip install\s+(?:-\S+\s+)*['"]?mixmock\b""")
 
 
@@ -101,3 +153,37 @@ def test_install_hints_name_installs_that_work_from_a_clone() -> None:
         if UNPUBLISHED.search(line)
     ]
     assert not found, f"install hints naming an unpublished package: {found}"
+
+
+NO_SKIPS = ROOT / ".ci" / "no_skips.py"
+CASE = '<testcase classname="tests.unit.test_x" name="test_{name}">{body}</testcase>'
+REPORTS = {
+    "ran": ('<testsuite tests="1">' + CASE.format(name="a", body="") + "</testsuite>", ""),
+    "none collected": ('<testsuites><testsuite tests="0"></testsuite></testsuites>', "counts no test"),
+    "skipped": (
+        '<testsuite tests="2">'
+        + CASE.format(name="a", body="")
+        + CASE.format(name="b", body='<skipped type="pytest.skip" message="torch missing"/>')
+        + "</testsuite>",
+        "tests.unit.test_x::test_b: torch missing",
+    ),
+    "xfail": (
+        '<testsuite tests="1">'
+        + CASE.format(name="a", body='<skipped type="pytest.xfail" message="known"/>')
+        + "</testsuite>",
+        "",
+    ),
+}
+
+
+@pytest.mark.parametrize(("report", "complaint"), REPORTS.values(), ids=REPORTS.keys())
+def test_no_skips_fails_a_run_that_skipped_or_ran_nothing(
+    tmp_path: Path, report: str, complaint: str
+) -> None:
+    path = tmp_path / "report.xml"
+    path.write_text(report, encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, str(NO_SKIPS), str(path)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == (1 if complaint else 0), result.stdout + result.stderr
+    assert complaint in result.stderr
