@@ -10,14 +10,15 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from mock_server.parsing import parse_shares
 from mock_server.pipeline.preferences import Prefer, PreferenceError, parse_prefer
 from mock_server.state.database import close_database, open_database
+from mock_server.state.jobs import StoreError
 from openapi.vocabulary import SCENARIOS
 
-__all__ = ["Defaults", "DefaultsError", "SQLiteDefaults", "parse_defaults"]
+__all__ = ["Defaults", "DefaultsError", "DefaultsStore", "SQLiteDefaults", "parse_defaults"]
 
 
 class DefaultsError(ValueError):
@@ -64,6 +65,20 @@ def parse_defaults(body: Any) -> Defaults:
         raise DefaultsError(f"ratios: {error}") from None
 
 
+class DefaultsStore(Protocol):
+    """Where the run-time defaults live, shared by every process; methods raise StoreError on failure."""
+
+    def get(self) -> Defaults:
+        """The current defaults; a change made through any process shows in the next call."""
+        ...
+
+    def set(self, defaults: Defaults) -> None: ...
+
+    def clear(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
 class SQLiteDefaults:
     """The current defaults in the job store's SQLite file (one row), read by every worker.
 
@@ -75,16 +90,19 @@ class SQLiteDefaults:
 
     def __init__(self, path: str) -> None:
         self._database = open_database(path)
-        self._db, self._lock = self._database.connection, self._database.lock
         self._closed = False
         key = self._database.key
         self._signal = None if key == ":memory:" else key + "-defaults"
         self._seen: int | None = None  # the signal's size when `_current` was read; None: read again
         self._current = Defaults()
-        with self._lock:
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS scenario_defaults (id INTEGER PRIMARY KEY, doc TEXT NOT NULL)"
-            )
+        try:
+            with self._database.writing() as db:
+                db.execute(
+                    "CREATE TABLE IF NOT EXISTS scenario_defaults (id INTEGER PRIMARY KEY, doc TEXT NOT NULL)"
+                )
+        except BaseException:
+            self.close()
+            raise
 
     def _version(self) -> int:
         if self._signal is None:
@@ -98,8 +116,8 @@ class SQLiteDefaults:
         version = self._version()  # before the read: a change after it shows as a new size next time
         if version == self._seen:
             return self._current
-        with self._lock:
-            row = self._db.execute("SELECT doc FROM scenario_defaults WHERE id = 1").fetchone()
+        with self._database.reading() as db:
+            row = db.execute("SELECT doc FROM scenario_defaults WHERE id = 1").fetchone()
         if row is None:
             current = Defaults()
         else:
@@ -109,24 +127,28 @@ class SQLiteDefaults:
         return current
 
     def set(self, defaults: Defaults) -> None:
-        with self._lock:
-            self._db.execute(
+        with self._database.writing() as db:
+            db.execute(
                 "INSERT OR REPLACE INTO scenario_defaults (id, doc) VALUES (1, ?)",
                 (json.dumps(defaults.as_dict()),),
             )
         self._changed()
 
     def clear(self) -> None:
-        with self._lock:
-            self._db.execute("DELETE FROM scenario_defaults")
+        with self._database.writing() as db:
+            db.execute("DELETE FROM scenario_defaults")
         self._changed()
 
     def _changed(self) -> None:
         """Signal a change, after it is committed: every reader's next `get` reads the row again."""
         self._seen = None
         if self._signal is not None:
-            with open(self._signal, "ab") as signal:
-                signal.write(b".")
+            try:
+                with open(self._signal, "ab") as signal:
+                    signal.write(b".")
+            except OSError as error:
+                why = f"the defaults signal file {self._signal!r} cannot be written: {error.strerror}"
+                raise StoreError(why) from None
 
     def close(self) -> None:
         if not self._closed:

@@ -2,12 +2,18 @@
 
 One place decides how a queued job ends (`planned_outcome`), and every path that can finish a job —
 a fetch, an image download, a webhook delivery, an engine's result — finishes it through `Lifecycle`.
+
+An eager engine's job is rendered by the process that holds its lease in the store: the process that
+accepted it claims it, renews the lease while it renders (`renew_leases`), and gives it up on a clean
+shutdown. A process that dies stops renewing; once the lease runs out, any process sharing the store
+(a restart, another worker) claims the job and renders it (`resume_unfinished`): every accepted id ends.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
@@ -18,9 +24,10 @@ from mock_server.state.clock import Clock
 from mock_server.state.jobs import Job, JobState, JobStore
 from openapi.vocabulary import failed_job_message
 
-__all__ = ["JobListener", "Lifecycle", "is_due", "planned_outcome"]
+__all__ = ["ENGINE_LEASE_S", "JobListener", "Lifecycle", "is_due", "planned_outcome"]
 
 log = logging.getLogger("mixmock.jobs")
+ENGINE_LEASE_S = 30.0
 JobListener = Callable[[Job], Awaitable[None]]
 
 
@@ -42,13 +49,26 @@ def planned_outcome(job: Job) -> tuple[JobState, str | None]:
 class Lifecycle:
     """Finishes jobs in the store and tells the listeners (webhook delivery) when one is done."""
 
-    def __init__(self, store: JobStore, clock: Clock, engine: Engine) -> None:
+    def __init__(
+        self,
+        store: JobStore,
+        clock: Clock,
+        engine: Engine,
+        *,
+        lease_s: float = ENGINE_LEASE_S,
+        owner: str | None = None,
+    ) -> None:
+        if not lease_s > 0:
+            raise ValueError(f"lease_s must be more than 0 seconds, got {lease_s!r}")
         self.store = store
         self.clock = clock
         self.engine = engine
+        self.lease_s = lease_s  # how long a claim on engine work lasts without renewal
+        self.owner = owner or uuid.uuid4().hex  # this process's claims
         # Called when a job reaches success or failed (webhook delivery hooks in here).
         self.listeners: list[JobListener] = []
         self.tasks: set[asyncio.Task[Any]] = set()  # engine runs in flight, cancelled on shutdown
+        self._rendering: set[int] = set()  # ids of the jobs those runs render
 
     async def finish(self, job: Job, state: JobState, message: str | None = None) -> Job:
         done = job.finished(state, message)
@@ -99,8 +119,36 @@ class Lifecycle:
         meta = with_png_size(job.meta, images[0]) if images else job.meta  # the size it made, not asked
         return await self.finish(replace(job, generation_time=elapsed, meta=meta), "success")
 
-    def start_engine(self, job: Job) -> asyncio.Task[Job]:
+    def start_engine(self, job: Job) -> asyncio.Task[Job] | None:
+        """Claim the job's engine work and render it here; None when another process holds it."""
+        if job.id in self._rendering or not self.store.claim_engine_job(
+            job.id, self.owner, self.clock.now(), self.lease_s
+        ):
+            return None
         task = asyncio.get_running_loop().create_task(self.run_engine(job))
         self.tasks.add(task)
+        self._rendering.add(job.id)
         task.add_done_callback(self.tasks.discard)
+        task.add_done_callback(lambda _: self._rendering.discard(job.id))
         return task
+
+    def renew_leases(self) -> None:
+        """Extend the claims of the jobs this process renders (call well within `lease_s`)."""
+        now = self.clock.now()
+        for job_id in list(self._rendering):
+            if not self.store.claim_engine_job(job_id, self.owner, now, self.lease_s):
+                log.warning("job %s: its engine lease was taken over while this process rendered it", job_id)
+
+    def resume_unfinished(self) -> list[Job]:
+        """Render the engine work whose holder stopped renewing its lease (it died, or let go on shutdown)."""
+        resumed = []
+        for job in self.store.unfinished_engine_jobs(self.clock.now(), self.lease_s):
+            if self.start_engine(job) is not None:
+                log.info("job %s: resuming its engine work (its previous holder stopped)", job.id)
+                resumed.append(job)
+        return resumed
+
+    def release_leases(self) -> None:
+        """Give up this process's claims (it stops): a restart or another worker resumes them at once."""
+        for job_id in list(self._rendering):
+            self.store.release_engine_job(job_id, self.owner)

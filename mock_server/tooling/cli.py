@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import copy
 import dataclasses
 import importlib
 import os
@@ -95,6 +96,15 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     return overrides
 
 
+def _log_config() -> dict[str, Any]:
+    """uvicorn's logging, plus the mock's own `mixmock.*` loggers at INFO on the same stream."""
+    import uvicorn.config
+
+    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    config["loggers"]["mixmock"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -112,6 +122,7 @@ def _serve(args: argparse.Namespace) -> int:
             host=settings.host,
             port=settings.port,
             access_log=False,  # the app writes uvicorn's access lines itself, in batches (access_log.py)
+            log_config=_log_config(),
         )
         return 0
     # Workers import the app themselves; they all read these resolved settings, the store path included.
@@ -123,6 +134,7 @@ def _serve(args: argparse.Namespace) -> int:
         host=settings.host,
         port=settings.port,
         access_log=False,
+        log_config=_log_config(),
     )
     return 0
 
