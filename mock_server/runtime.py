@@ -152,7 +152,7 @@ def preflight(settings: Settings, *, engine: bool = True) -> tuple[list[Rule], t
     try:
         check_store(settings.store)
     except StoreError as error:
-        raise SettingsError(f"setting 'store' = {settings.store!r}: {error}") from None
+        raise SettingsError(f"setting 'store': {error}") from None
     if engine and settings.engine == "diffusers" and importlib.util.find_spec("torch") is None:
         raise SettingsError(f"engine 'diffusers' needs the reference extra: {REFERENCE_INSTALL}")
     return rules, quirks
@@ -184,7 +184,7 @@ class _Stores:
             for part in opened:
                 with contextlib.suppress(StoreError):
                     part.close()
-            raise SettingsError(f"setting 'store' = {settings.store!r}: {error}") from None
+            raise SettingsError(f"setting 'store': {error}") from None
         return cls(*opened)
 
     def close(self) -> None:

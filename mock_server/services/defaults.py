@@ -96,7 +96,7 @@ class SQLiteDefaults:
         self._seen: int | None = None  # the signal's size when `_current` was read; None: read again
         self._current = Defaults()
         try:
-            with self._database.writing() as db:
+            with self._database.writing as db:
                 db.execute(
                     "CREATE TABLE IF NOT EXISTS scenario_defaults (id INTEGER PRIMARY KEY, doc TEXT NOT NULL)"
                 )
@@ -116,7 +116,7 @@ class SQLiteDefaults:
         version = self._version()  # before the read: a change after it shows as a new size next time
         if version == self._seen:
             return self._current
-        with self._database.reading() as db:
+        with self._database.reading as db:
             row = db.execute("SELECT doc FROM scenario_defaults WHERE id = 1").fetchone()
         if row is None:
             current = Defaults()
@@ -127,7 +127,7 @@ class SQLiteDefaults:
         return current
 
     def set(self, defaults: Defaults) -> None:
-        with self._database.writing() as db:
+        with self._database.writing as db:
             db.execute(
                 "INSERT OR REPLACE INTO scenario_defaults (id, doc) VALUES (1, ?)",
                 (json.dumps(defaults.as_dict()),),
@@ -135,7 +135,7 @@ class SQLiteDefaults:
         self._changed()
 
     def clear(self) -> None:
-        with self._database.writing() as db:
+        with self._database.writing as db:
             db.execute("DELETE FROM scenario_defaults")
         self._changed()
 

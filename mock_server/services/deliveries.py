@@ -150,7 +150,7 @@ class SQLiteDeliveries:
         self._database = open_database(path)
         self._closed = False
         try:
-            with self._database.writing() as db:
+            with self._database.writing as db:
                 db.executescript(_SCHEMA)
                 present = {row[1] for row in db.execute("PRAGMA table_info(webhook_deliveries)")}
                 for name, declaration in _LEASE_COLUMNS.items():
@@ -171,7 +171,7 @@ class SQLiteDeliveries:
         attempt: Attempt | None = None,
     ) -> Delivery:
         draft = Delivery(0, job_id, url, state, next_at, created_at, (attempt,) if attempt else ())
-        with self._database.writing() as db:
+        with self._database.writing as db:
             db.execute(
                 "INSERT OR IGNORE INTO webhook_deliveries (job_id, state, next_at, doc) VALUES (?, ?, ?, ?)",
                 (job_id, state, next_at, _encode(draft)),
@@ -182,7 +182,7 @@ class SQLiteDeliveries:
         return found
 
     def claim_due(self, now: float, *, owner: str, lease_s: float, limit: int = 64) -> list[Delivery]:
-        with self._database.writing() as db:
+        with self._database.writing as db:
             rows = db.execute(
                 "UPDATE webhook_deliveries SET lease_owner = ?, lease_until = ? WHERE id IN ("
                 "SELECT id FROM webhook_deliveries WHERE state = 'pending' AND next_at <= ? "
@@ -192,7 +192,7 @@ class SQLiteDeliveries:
         return sorted((_decode(*row) for row in rows), key=lambda delivery: delivery.next_at)
 
     def hasten(self, job_id: int, now: float) -> bool:
-        with self._database.writing() as db:
+        with self._database.writing as db:
             cursor = db.execute(
                 "UPDATE webhook_deliveries SET next_at = ? "
                 "WHERE job_id = ? AND state = 'pending' AND next_at > ? AND lease_until <= ?",
@@ -232,7 +232,7 @@ class SQLiteDeliveries:
         return cursor.rowcount > 0
 
     def for_job(self, job_id: int) -> Delivery | None:
-        with self._database.reading() as db:
+        with self._database.reading as db:
             row = db.execute(
                 f"SELECT {_COLUMNS} FROM webhook_deliveries WHERE job_id = ?", (job_id,)
             ).fetchone()
@@ -253,7 +253,7 @@ class SQLiteDeliveries:
             sql, args = sql + " AND state = ?", [*args, state]
         found: list[tuple[int, str, float, str]] = []
         size, more = 0, False
-        with self._database.reading() as db:
+        with self._database.reading as db:
             for row in db.execute(sql + " ORDER BY id DESC LIMIT ?", (*args, limit + 1)):
                 if len(found) == limit or (found and size + len(row[3]) > max_bytes):
                     more = True
@@ -264,7 +264,7 @@ class SQLiteDeliveries:
         return Page(deliveries, found[-1][0] if more and found else None)
 
     def purge(self, before: float) -> int:
-        with self._database.writing() as db:
+        with self._database.writing as db:
             cursor = db.execute(
                 "DELETE FROM webhook_deliveries "
                 "WHERE state != 'pending' AND json_extract(doc, '$.created_at') < ?",
@@ -273,7 +273,7 @@ class SQLiteDeliveries:
         return cursor.rowcount
 
     def clear(self) -> None:
-        with self._database.writing() as db:
+        with self._database.writing as db:
             db.execute("DELETE FROM webhook_deliveries")
 
     def close(self) -> None:

@@ -207,7 +207,7 @@ class SQLiteJournal:
         self._lock = self._database.lock
         self._closed = False
         try:
-            with self._database.writing() as db:
+            with self._database.writing as db:
                 db.executescript(_SCHEMA)
                 if "size" not in {row[1] for row in db.execute("PRAGMA table_info(journal)")}:
                     db.execute(_SIZE_COLUMN)
@@ -249,7 +249,7 @@ class SQLiteJournal:
         return len(batch)
 
     def _trim(self) -> None:
-        with self._database.writing() as db:
+        with self._database.writing as db:
             db.execute(
                 "DELETE FROM journal WHERE seq <= (SELECT MAX(seq) FROM journal) - ?", (self.max_entries,)
             )
@@ -264,14 +264,14 @@ class SQLiteJournal:
         sql = "SELECT seq, doc FROM journal WHERE seq < ? AND seq > ?"
         if operation is not None:
             sql += " AND operation = ?"
-        with self._database.reading() as db:
+        with self._database.reading as db:
             (newest,) = db.execute("SELECT coalesce(MAX(seq), 0) FROM journal").fetchone()
         oldest_kept = newest - self.max_entries  # trimming lags; entries at or below it are already gone
         below = min(before, newest + 1) if before is not None else newest + 1
         found: list[JournalEntry] = []
         while limit is None or len(found) < limit:
             args = (below, oldest_kept, operation)[: 3 if operation is not None else 2]
-            with self._database.reading() as db:
+            with self._database.reading as db:
                 rows = db.execute(sql + " ORDER BY seq DESC LIMIT ?", (*args, READ_BATCH)).fetchall()
             for seq, doc in rows:
                 entry = _decode(seq, doc)
@@ -288,12 +288,12 @@ class SQLiteJournal:
     def clear(self) -> None:
         with self._lock:
             self._pending = []
-            with self._database.writing() as db:
+            with self._database.writing as db:
                 db.execute("DELETE FROM journal")
 
     def __len__(self) -> int:
         self.flush()
-        with self._database.reading() as db:
+        with self._database.reading as db:
             (count,) = db.execute("SELECT COUNT(*) FROM journal").fetchone()
         return int(count)
 

@@ -19,7 +19,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from mock_server.state.jobs import StoreError
@@ -32,6 +32,38 @@ _PROBE = "INSERT OR REPLACE INTO store_health (id, checked_at) VALUES (1, ?)"
 _CALLERS_FAULT = (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError)
 
 
+class _Access:
+    """`with database.reading as db:` — the connection under the lock; a SQLite error leaves as
+    StoreError (and is remembered), a write that succeeds clears what was remembered.
+
+    A class rather than a generator: it runs around every store call (twice per request or more).
+    """
+
+    __slots__ = ("_database", "_write")
+
+    def __init__(self, database: Database, *, write: bool) -> None:
+        self._database = database
+        self._write = write
+
+    def __enter__(self) -> sqlite3.Connection:
+        self._database.lock.acquire()
+        return self._database.connection
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, _: object) -> None:
+        database = self._database
+        try:
+            if error is None:
+                if self._write:
+                    database.failure = None
+                return
+            database._roll_back()
+            if isinstance(error, sqlite3.Error) and not isinstance(error, _CALLERS_FAULT):
+                database.failure, database.failed_at = str(error), time.monotonic()
+                raise StoreError(f"the store {database.key!r} failed: {error}") from error
+        finally:
+            database.lock.release()
+
+
 @dataclass
 class Database:
     key: str  # the absolute path, or ":memory:"
@@ -40,43 +72,24 @@ class Database:
     users: int = 1
     failure: str | None = None  # why the last access failed, until a write succeeds again
     failed_at: float = 0.0  # time.monotonic() of that failure
+    reading: _Access = field(init=False, repr=False)  # `with database.reading as db:` for reads
+    writing: _Access = field(init=False, repr=False)  # ... for one or a few autocommitted statements
 
-    @contextlib.contextmanager
-    def reading(self) -> Iterator[sqlite3.Connection]:
-        """The connection, under the lock, for reads."""
-        with self.lock, self._guarded(write=False):
-            yield self.connection
-
-    @contextlib.contextmanager
-    def writing(self) -> Iterator[sqlite3.Connection]:
-        """The connection, under the lock, for one autocommitted statement (or a few independent ones)."""
-        with self.lock, self._guarded(write=True):
-            yield self.connection
+    def __post_init__(self) -> None:
+        self.reading = _Access(self, write=False)
+        self.writing = _Access(self, write=True)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """BEGIN IMMEDIATE ... COMMIT; rolled back when the block or the commit fails."""
-        with self.lock, self._guarded(write=True):
-            self.connection.execute("BEGIN IMMEDIATE")
-            yield self.connection
-            self.connection.execute("COMMIT")
-
-    @contextlib.contextmanager
-    def _guarded(self, *, write: bool) -> Iterator[None]:
-        try:
-            yield
-        except _CALLERS_FAULT:  # a constraint or a misuse: the caller's bug, not the store's state
-            self._roll_back()
-            raise
-        except sqlite3.Error as error:
-            self._roll_back()
-            self.failure, self.failed_at = str(error), time.monotonic()
-            raise StoreError(f"the store {self.key!r} failed: {error}") from error
-        except BaseException:
-            self._roll_back()
-            raise
-        if write:
-            self.failure = None
+        with self.writing as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+                db.execute("COMMIT")
+            except BaseException:
+                self._roll_back()
+                raise
 
     def _roll_back(self) -> None:
         if self.connection.in_transaction:
@@ -92,7 +105,7 @@ class Database:
         if self.failure is not None and time.monotonic() - self.failed_at < FAILURE_MEMORY_S:
             return self.failure
         try:
-            with self.writing() as db:
+            with self.writing as db:
                 db.execute(_PROBE, (time.time(),))
         except StoreError:
             return self.failure

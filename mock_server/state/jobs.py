@@ -9,7 +9,6 @@ backend.
 from __future__ import annotations
 
 import hashlib
-import hmac
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Generic, Literal, Protocol, TypeVar
@@ -74,7 +73,7 @@ def key_digest(key: Any, secret: bytes) -> str:
     Enough to count one key's queue; without the secret, which never leaves the store, a digest cannot
     be checked against guessed keys.
     """
-    return hmac.new(secret, str(key).encode("utf-8", "replace"), hashlib.sha256).hexdigest()[:32]
+    return hashlib.blake2b(str(key).encode("utf-8", "replace"), key=secret[:64], digest_size=16).hexdigest()
 
 
 class JobStore(Protocol):

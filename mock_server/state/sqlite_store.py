@@ -113,7 +113,7 @@ class SQLiteJobStore:
         self._database = open_database(path)
         self._closed = False
         try:
-            with self._database.writing() as db:
+            with self._database.writing as db:
                 db.executescript(_SCHEMA)
                 db.execute(_FIRST_BLOCK)
                 db.execute("INSERT OR IGNORE INTO store_secret (id, secret) VALUES (1, ?)", (os.urandom(32),))
@@ -133,7 +133,7 @@ class SQLiteJobStore:
         return self._next_id
 
     def reserve_id(self) -> int:
-        with self._database.writing() as db:
+        with self._database.writing as db:
             job_id = self._peek_id(db)
             db.execute("INSERT INTO jobs (id, doc) VALUES (?, '')", (job_id,))
             self._next_id += 1
@@ -152,7 +152,7 @@ class SQLiteJobStore:
 
     def create(self, build: Callable[[int], Job]) -> Job:
         """One autocommit INSERT (two in a transaction for engine work): the job is in the file on return."""
-        with self._database.writing() as db:
+        with self._database.writing as db:
             job, row, work = self._build(db, build)
         self._write([(row, work)])
         return job
@@ -160,7 +160,7 @@ class SQLiteJobStore:
     async def create_grouped(self, build: Callable[[int], Job]) -> Job:
         """Like `create`, but committed with the other jobs created in the same event-loop turn."""
         loop = asyncio.get_running_loop()
-        with self._database.writing() as db:
+        with self._database.writing as db:
             job, row, work = self._build(db, build)
             self._queued.append((row, work))
             if self._written is None:
@@ -186,7 +186,7 @@ class SQLiteJobStore:
     def _write(self, queued: Sequence[tuple[Row, WorkRow | None]]) -> None:
         work = [item for _, item in queued if item is not None]
         if len(queued) == 1 and not work:
-            with self._database.writing() as db:
+            with self._database.writing as db:
                 db.execute(_INSERT, queued[0][0])
             return
         with self._database.transaction() as db:
@@ -197,7 +197,7 @@ class SQLiteJobStore:
         update = "UPDATE jobs SET file_prefix = ?, doc = ? WHERE id = ?"
         values = (job.file_prefix, _encode(job), job.id)
         if not job.eager:
-            with self._database.writing() as db:
+            with self._database.writing as db:
                 db.execute(update, values)
             return
         with self._database.transaction() as db:
@@ -206,7 +206,7 @@ class SQLiteJobStore:
                 db.execute("DELETE FROM engine_work WHERE job_id = ?", (job.id,))
 
     def _one(self, where: str, value: Any) -> Job | None:
-        with self._database.reading() as db:
+        with self._database.reading as db:
             row = db.execute(f"SELECT doc, polls FROM jobs WHERE {where} = ?", (value,)).fetchone()
         if row is None or not row[0]:
             return None
@@ -219,21 +219,21 @@ class SQLiteJobStore:
         return self._one("file_prefix", file_prefix)
 
     def record_poll(self, job_id: int) -> Job | None:
-        with self._database.writing() as db:
+        with self._database.writing as db:
             row = db.execute(
                 "UPDATE jobs SET polls = polls + 1 WHERE id = ? AND doc != '' RETURNING doc, polls", (job_id,)
             ).fetchone()
         return None if row is None else _decode(row[0], row[1])
 
     def put_images(self, file_prefix: str, images: Sequence[bytes]) -> None:
-        with self._database.writing() as db:
+        with self._database.writing as db:
             db.executemany(
                 "INSERT OR REPLACE INTO images (file_prefix, idx, png) VALUES (?, ?, ?)",
                 [(file_prefix, index, png) for index, png in enumerate(images)],
             )
 
     def get_image(self, file_prefix: str, index: int) -> bytes | None:
-        with self._database.reading() as db:
+        with self._database.reading as db:
             row = db.execute(
                 "SELECT png FROM images WHERE file_prefix = ? AND idx = ?", (file_prefix, index)
             ).fetchone()
@@ -245,7 +245,7 @@ class SQLiteJobStore:
         found: list[tuple[int, str, int]] = []
         size = 0
         more = False
-        with self._database.reading() as db:
+        with self._database.reading as db:
             rows = db.execute(
                 "SELECT id, doc, polls FROM jobs WHERE doc != '' AND id < ? ORDER BY id DESC LIMIT ?",
                 (below, limit + 1),
@@ -261,7 +261,7 @@ class SQLiteJobStore:
 
     def pending_count(self, key_digest: str, now: float) -> int:
         """Jobs of one key still processing at `now` (the vendor's queue limit counts these)."""
-        with self._database.reading() as db:
+        with self._database.reading as db:
             (count,) = db.execute(
                 "SELECT COUNT(*) FROM jobs WHERE doc != '' "
                 "AND json_extract(doc, '$.extra.key') = ? AND json_extract(doc, '$.state') = 'processing' "
@@ -271,7 +271,7 @@ class SQLiteJobStore:
         return int(count)
 
     def claim_engine_job(self, job_id: int, owner: str, now: float, lease_s: float) -> bool:
-        with self._database.writing() as db:
+        with self._database.writing as db:
             row = db.execute(
                 "UPDATE engine_work SET owner = ?, lease_until = ? "
                 "WHERE job_id = ? AND (owner IS NULL OR owner = ? OR lease_until <= ?) RETURNING job_id",
@@ -280,7 +280,7 @@ class SQLiteJobStore:
         return row is not None
 
     def unfinished_engine_jobs(self, now: float, lease_s: float, limit: int = 64) -> list[Job]:
-        with self._database.reading() as db:
+        with self._database.reading as db:
             rows = db.execute(
                 "SELECT jobs.doc, jobs.polls FROM engine_work JOIN jobs ON jobs.id = engine_work.job_id "
                 "WHERE jobs.doc != '' AND coalesce(engine_work.lease_until, engine_work.created_at + ?) <= ? "
@@ -290,7 +290,7 @@ class SQLiteJobStore:
         return [_decode(doc, polls) for doc, polls in rows]
 
     def release_engine_job(self, job_id: int, owner: str) -> None:
-        with self._database.writing() as db:
+        with self._database.writing as db:
             db.execute(
                 "UPDATE engine_work SET owner = NULL, lease_until = 0 WHERE job_id = ? AND owner = ?",
                 (job_id, owner),
@@ -314,7 +314,7 @@ class SQLiteJobStore:
         return cursor.rowcount
 
     def count(self) -> int:
-        with self._database.reading() as db:
+        with self._database.reading as db:
             (count,) = db.execute("SELECT COUNT(*) FROM jobs").fetchone()
         return int(count)
 
