@@ -53,14 +53,26 @@ async def settle() -> None:
         await asyncio.sleep(0)
 
 
+def accept(lifecycle: Lifecycle, clock: ManualClock) -> Job:
+    """What a create does with an eager engine: store the job, claim it, start rendering it."""
+    job = lifecycle.store.create(lambda job_id: eager_job(job_id, clock))
+    assert lifecycle.start_engine(job) is not None
+    return job
+
+
+def die(lifecycle: Lifecycle) -> None:
+    """The process stops rendering, without giving anything back (SIGKILL)."""
+    for task in lifecycle.tasks:
+        task.cancel()
+
+
 def test_work_of_a_process_that_died_is_resumed_once_its_lease_runs_out(tmp_path: Path) -> None:
     clock = ManualClock()
     path = tmp_path / "store.sqlite3"
 
     async def scenario() -> None:
         dead, _, _ = process(path, clock)
-        job = dead.store.create(lambda job_id: eager_job(job_id, clock))
-        assert dead.start_engine(job) is not None  # claimed; its render never ends: the process dies
+        job = accept(dead, clock)  # its render never ends: the process dies
         restarted, engine, finished = process(path, clock)
         assert restarted.resume_unfinished() == []  # the dead process's lease still runs
         clock.advance(LEASE)
@@ -73,8 +85,7 @@ def test_work_of_a_process_that_died_is_resumed_once_its_lease_runs_out(tmp_path
         assert stored.state == "success"
         assert finished == [job.id]
         assert restarted.store.get_image(job.file_prefix, 0) == png_of(8, 8)
-        for task in dead.tasks:
-            task.cancel()
+        die(dead)
 
     asyncio.run(scenario())
 
@@ -85,15 +96,13 @@ def test_a_process_that_renews_its_leases_keeps_its_work(tmp_path: Path) -> None
 
     async def scenario() -> None:
         alive, _, _ = process(path, clock)
-        job = alive.store.create(lambda job_id: eager_job(job_id, clock))
-        alive.start_engine(job)
+        accept(alive, clock)
         other, _, _ = process(path, clock)
         for _ in range(5):
             clock.advance(LEASE / 3)
             alive.renew_leases()
             assert other.resume_unfinished() == []
-        for task in alive.tasks:
-            task.cancel()
+        die(alive)
 
     asyncio.run(scenario())
 
@@ -104,12 +113,10 @@ def test_a_clean_shutdown_gives_its_work_to_the_next_process_at_once(tmp_path: P
 
     async def scenario() -> None:
         stopping, _, _ = process(path, clock)
-        job = stopping.store.create(lambda job_id: eager_job(job_id, clock))
-        stopping.start_engine(job)
+        job = accept(stopping, clock)
         clock.advance(1)
         stopping.release_leases()
-        for task in stopping.tasks:
-            task.cancel()
+        die(stopping)
         await settle()
         restarted, engine, finished = process(path, clock)
         assert [resumed.id for resumed in restarted.resume_unfinished()] == [job.id]
