@@ -23,6 +23,7 @@ import io
 import ipaddress
 import socket
 import warnings
+import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -128,8 +129,19 @@ class ImageFetcher:
         self._resolve = resolver or system_resolver
         # No proxy from the environment: it would make the address check meaningless.
         self._client = outbound_client(transport)
-        # Decoded images held at once: taken while decoding here, and by the engine while it converts.
-        self.image_work = asyncio.Semaphore(self.policy.max_decoding)
+        self._gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    @property
+    def image_work(self) -> asyncio.Semaphore:
+        """Decoded images at work at once: held while decoding here, and by the engine while it builds
+        a plan. One per event loop (a server has one; a semaphore belongs to the loop it waits in)."""
+        loop = asyncio.get_running_loop()
+        gate = self._gates.get(loop)
+        if gate is None:
+            gate = self._gates[loop] = asyncio.Semaphore(self.policy.max_decoding)
+        return gate
 
     async def aclose(self) -> None:
         await self._client.aclose()

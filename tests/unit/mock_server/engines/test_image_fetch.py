@@ -395,3 +395,16 @@ async def _prepared(fields: list[tuple[str, str]]) -> list[Image.Image]:
         return await fetcher.fetch_all(fields, prepare=lambda image: image.convert("RGB"))
     finally:
         await fetcher.aclose()
+
+
+def test_one_fetcher_serves_one_event_loop_after_another() -> None:
+    """An engine outlives a loop in tests (asyncio.run per call): its gate must not belong to the first."""
+    fetcher = ImageFetcher(FetchPolicy(max_decoding=1))
+    fields = [(f"init_image[{index}]", data_uri((32, 32))) for index in range(3)]
+
+    async def busy() -> int:
+        done = await asyncio.gather(*(fetcher.fetch_all(fields) for _ in range(3)))
+        return sum(len(images) for images in done)
+
+    assert [asyncio.run(busy()) for _ in range(2)] == [9, 9]
+    asyncio.run(fetcher.aclose())
