@@ -34,8 +34,8 @@ def output_of(process: subprocess.Popen[Any]) -> str:
     return _OUTPUT[process.pid].read_text(errors="replace")
 
 
-def _wait_for(base_url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
+def _wait_for(base_url: str, process: subprocess.Popen[bytes], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
     while True:
         try:
             httpx.get(base_url + "/health", timeout=1)
@@ -53,10 +53,12 @@ def serve(
     access_log: bool = False,
     env: Mapping[str, str] | None = None,
     before_start: Callable[[], None] | None = None,
+    start_timeout_s: float = 60.0,
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """`python -m mock_server serve ARGS` on a loopback port; yields (base URL, process).
 
-    `env` adds variables; `before_start` runs in the child before the server starts (resource limits).
+    `env` adds variables; `before_start` runs in the child before the server starts (resource limits);
+    a server that does not answer /health within `start_timeout_s` fails the test with its output.
     """
     port = port or free_port()
     logged = [] if access_log else ["--no-access-log"]
@@ -69,7 +71,7 @@ def serve(
     _OUTPUT[process.pid] = Path(output.name)
     base_url = f"http://127.0.0.1:{port}"
     try:
-        _wait_for(base_url, process)
+        _wait_for(base_url, process, start_timeout_s)
         yield base_url, process
     finally:
         stop(process)

@@ -25,9 +25,10 @@ from tests.unit.mock_server.bodies import CREATE_PATHS
 pytest.importorskip("torch", reason="the reference engine needs torch (pip install '.[reference]')")
 pytest.importorskip("diffusers", reason="the reference engine needs diffusers (the reference extra)")
 
-pytestmark = [pytest.mark.reference, pytest.mark.integration, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.reference, pytest.mark.integration, pytest.mark.timeout(900)]
 
 IMG = CREATE_PATHS["img_mixer"]
+START_S = 240.0  # loading the models and timing two UNet calls, on a busy machine
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +62,7 @@ def test_jobs_queued_when_the_server_is_killed_are_finished_by_the_next_one(
     port = free_port()
     args = engine_args(models, "--store", store, "--engine-lease", "2")
     with receiver() as (hook, hooks):
-        with serve(*args, port=port) as (base_url, process):
+        with serve(*args, port=port, start_timeout_s=START_S) as (base_url, process):
             queued = [
                 httpx.post(
                     base_url + IMG,
@@ -82,7 +83,7 @@ def test_jobs_queued_when_the_server_is_killed_are_finished_by_the_next_one(
             ]
             kill(process)
         assert {reply["status"] for reply in queued} == {"processing"}
-        with serve(*args, port=port) as (base_url, _):
+        with serve(*args, port=port, start_timeout_s=START_S) as (base_url, _):
             fetched: dict[int, Any] = {}
             deadline = time.monotonic() + 240
             while len(fetched) < len(queued) and time.monotonic() < deadline:
@@ -118,7 +119,7 @@ def test_a_request_of_four_huge_images_is_refused_before_decoding_and_memory_sta
         assert health.status_code == 200
         return [reply.json() for reply in replies]
 
-    with serve(*engine_args(models, "--store", ":memory:")) as (base_url, process):
+    with serve(*engine_args(models, "--store", ":memory:"), start_timeout_s=START_S) as (base_url, process):
         before = rss_peak_mib(process.pid)
         replies = asyncio.run(six_at_once(base_url))
         grown = rss_peak_mib(process.pid) - before
