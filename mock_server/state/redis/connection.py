@@ -16,13 +16,14 @@ from redis.backoff import NoBackoff
 from redis.exceptions import (
     BusyLoadingError,
     ConnectionError,
+    OutOfMemoryError,
     ReadOnlyError,
     ResponseError,
     TimeoutError,
 )
 from redis.retry import Retry
 
-from mock_server.state.jobs import StoreUnavailableError
+from mock_server.state.jobs import StoreError
 from mock_server.state.redis.urls import shown
 
 __all__ = [
@@ -64,7 +65,8 @@ class Keys:
         return ":".join((self.prefix, *(str(part) for part in parts)))
 
 
-_UNAVAILABLE = (ConnectionError, TimeoutError, BusyLoadingError, ReadOnlyError)
+# OutOfMemoryError: maxmemory reached with nothing to evict, Redis refuses writes (a full disk's twin).
+_UNAVAILABLE = (ConnectionError, TimeoutError, BusyLoadingError, ReadOnlyError, OutOfMemoryError)
 
 
 def unavailable(error: Exception) -> bool:
@@ -83,7 +85,7 @@ S = TypeVar("S", bound=_HasStore)
 
 
 def guarded(method: Callable[Concatenate[S, P], R]) -> Callable[Concatenate[S, P], R]:
-    """A store method whose Redis outage becomes StoreUnavailableError naming the store."""
+    """A store method whose Redis outage becomes StoreError naming the store."""
 
     def call(self: S, /, *args: P.args, **kwargs: P.kwargs) -> R:
         try:
@@ -128,5 +130,5 @@ def _reason(error: Exception) -> str:
 def as_unavailable(store_url: str, error: Exception) -> Exception:
     """`error` in the store's terms when it is an outage; else `error` itself."""
     if isinstance(error, redis.RedisError) and unavailable(error):
-        return StoreUnavailableError(store_url, _reason(error))
+        return StoreError(store_url, _reason(error))
     return error
