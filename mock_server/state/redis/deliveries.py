@@ -32,13 +32,12 @@ from mock_server.services.deliveries import (
     encode_attempt,
     encode_delivery,
 )
-from mock_server.state.jobs import MAX_JOB_ID, PAGE_BYTES, Page
-from mock_server.state.redis.connection import Keys, guarded, shown
+from mock_server.state.jobs import PAGE_BYTES, Page
+from mock_server.state.redis.connection import Keys, guarded, newest_ids, shown
 
 __all__ = ["RedisDeliveries"]
 
 _BATCH = 500
-_PAGE_BATCH = 64
 _FIELDS = ("state", "next_at", "doc", "attempts", "payload", "finished_at")
 
 # KEYS: delivery, due, log, ids. ARGV: job id, state, next_at, doc, created_at, attempts.
@@ -224,31 +223,25 @@ class RedisDeliveries:
         max_bytes: int = PAGE_BYTES,
     ) -> Page[Delivery]:
         """Newest first by id: states and sizes a batch at a time, then only the records that fit."""
-        upper = f"({min(before, MAX_JOB_ID + 1)}" if before is not None else "+inf"
-        chosen: list[int] = []
-        size, more = 0, False
-        while not more:
-            ids = [
-                int(found) for found in self._redis.zrevrangebyscore(self._ids, upper, "-inf", 0, _PAGE_BATCH)
-            ]
-            if not ids:
-                break
+
+        def sizes(ids: list[int]) -> list[int | None]:
             with self._redis.pipeline(transaction=False) as pipe:
                 for job_id in ids:
                     pipe.hget(self._key(job_id), "state")
                     for name in ("doc", "attempts", "payload"):
                         pipe.hstrlen(self._key(job_id), name)
                 found = pipe.execute()
-            for index, job_id in enumerate(ids):
-                row_state, *sizes = found[4 * index : 4 * index + 4]
-                if row_state is None or (state is not None and _text(row_state) != state):
-                    continue
-                if len(chosen) == limit or (chosen and size + sum(sizes) > max_bytes):
-                    more = True
-                    break
-                chosen.append(job_id)
-                size += sum(sizes)
-            upper = f"({ids[-1]}"
+            rows = (found[4 * index : 4 * index + 4] for index in range(len(ids)))
+            return [
+                None
+                if row_state is None or (state is not None and _text(row_state) != state)
+                else sum(lengths)
+                for row_state, *lengths in rows
+            ]
+
+        chosen, more = newest_ids(
+            self._redis, self._ids, sizes, before=before, limit=limit, max_bytes=max_bytes
+        )
         with self._redis.pipeline(transaction=False) as pipe:
             for job_id in chosen:
                 pipe.hmget(self._key(job_id), list(_FIELDS))

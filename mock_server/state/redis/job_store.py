@@ -36,7 +36,7 @@ import redis
 
 from mock_server.state.jobs import MAX_JOB_ID, PAGE_BYTES, Job, Page, StoreError, decode_job, encode_job
 from mock_server.state.redis import job_scripts as scripts
-from mock_server.state.redis.connection import Keys, aguarded, as_unavailable, guarded, shown
+from mock_server.state.redis.connection import Keys, aguarded, as_unavailable, guarded, newest_ids, shown
 from mock_server.state.redis.loop_client import LoopClient, LoopScript
 
 __all__ = ["ENGINE_LEASED", "ENGINE_UNCLAIMED", "ID_BLOCK", "RedisJobStore"]
@@ -44,7 +44,6 @@ __all__ = ["ENGINE_LEASED", "ENGINE_UNCLAIMED", "ID_BLOCK", "RedisJobStore"]
 ID_BLOCK = 64
 ENGINE_UNCLAIMED, ENGINE_LEASED, ENGINE_OWNERS = "engine:unclaimed", "engine:leased", "engine:owners"
 _PURGE_BATCH = 500
-_PAGE_BATCH = 64  # ids looked at a time while a page is read
 
 
 @dataclass(frozen=True)
@@ -276,37 +275,27 @@ class RedisJobStore:
     def page(self, limit: int, *, before: int | None = None, max_bytes: int = PAGE_BYTES) -> Page[Job]:
         """The newest jobs below `before` (expired ones left out): sizes first, a batch of ids at a
         time, then only the documents that fit, so a page never reads more than it returns."""
-        upper = f"({min(before, MAX_JOB_ID + 1)}" if before is not None else "+inf"
-        chosen: list[int] = []
-        size, more = 0, False
-        while not more:
-            ids = [
-                int(job_id)
-                for job_id in self._redis.zrevrangebyscore(
-                    self._keys("jobs:by_id"), upper, "-inf", start=0, num=_PAGE_BATCH
-                )
-            ]
-            if not ids:
-                break
-            with self._redis.pipeline(transaction=False) as pipe:
-                for job_id in ids:
-                    pipe.hstrlen(self._keys("job", job_id), "doc")
-                sizes = pipe.execute()
-            for job_id, doc_size in zip(ids, sizes, strict=True):
-                if not doc_size:  # expired, not yet purged
-                    continue
-                if len(chosen) == limit or (chosen and size + int(doc_size) > max_bytes):
-                    more = True
-                    break
-                chosen.append(job_id)
-                size += int(doc_size)
-            upper = f"({ids[-1]}"
+        chosen, more = newest_ids(
+            self._redis,
+            self._keys("jobs:by_id"),
+            self._doc_sizes,
+            before=before,
+            limit=limit,
+            max_bytes=max_bytes,
+        )
         with self._redis.pipeline(transaction=False) as pipe:
             for job_id in chosen:
                 pipe.hmget(self._keys("job", job_id), ["doc", "polls"])
             rows = pipe.execute()
         jobs = [decode_job(doc, int(polls or 0)) for doc, polls in reversed(rows) if doc]
         return Page(jobs, chosen[-1] if more and chosen else None)
+
+    def _doc_sizes(self, ids: list[int]) -> list[int | None]:
+        with self._redis.pipeline(transaction=False) as pipe:
+            for job_id in ids:
+                pipe.hstrlen(self._keys("job", job_id), "doc")
+            sizes = pipe.execute()
+        return [int(size) if size else None for size in sizes]  # 0: expired, not yet purged
 
     @guarded
     def pending_count(self, key_digest: str, now: float) -> int:
