@@ -34,7 +34,8 @@ _CALLERS_FAULT = (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.Inte
 
 class _Access:
     """`with database.reading as db:` — the connection under the lock; a SQLite error leaves as
-    StoreError (and is remembered), a write that succeeds clears what was remembered.
+    StoreError (and is remembered), a write that succeeds and changes rows clears what was remembered
+    (one that changes nothing, an idle background claim, proves nothing about a full disk).
 
     A class rather than a generator: it runs around every store call (twice per request or more).
     """
@@ -53,10 +54,13 @@ class _Access:
         database = self._database
         try:
             if error is None:
-                if self._write:
+                changes = database.connection.total_changes
+                if self._write and changes != database.changes_seen:  # a write that wrote something
                     database.failure = None
+                database.changes_seen = changes
                 return
             database._roll_back()
+            database.changes_seen = database.connection.total_changes  # rolled back: proves nothing
             if isinstance(error, sqlite3.Error) and not isinstance(error, _CALLERS_FAULT):
                 database.failure, database.failed_at = str(error), time.monotonic()
                 raise StoreError(repr(database.key), str(error)) from error
@@ -72,6 +76,9 @@ class Database:
     users: int = 1
     failure: str | None = None  # why the last access failed, until a write succeeds again
     failed_at: float = 0.0  # time.monotonic() of that failure
+    changes_seen: int = (
+        0  # the connection's total_changes after the last access (a no-op write clears nothing)
+    )
     reading: _Access = field(init=False, repr=False)  # `with database.reading as db:` for reads
     writing: _Access = field(init=False, repr=False)  # ... for one or a few autocommitted statements
 
