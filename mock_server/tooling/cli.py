@@ -4,6 +4,7 @@ store), `models init-tiny` for the reference engine, `audit` a target."""
 from __future__ import annotations
 
 import argparse
+import copy
 import dataclasses
 import importlib
 import os
@@ -129,6 +130,15 @@ def _overrides(args: argparse.Namespace, kind: type[Any] = Settings) -> dict[str
     return overrides
 
 
+def _log_config() -> dict[str, Any]:
+    """uvicorn's logging, plus the mock's own `mixmock.*` loggers at INFO on the same stream."""
+    import uvicorn.config
+
+    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    config["loggers"]["mixmock"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -146,6 +156,7 @@ def _serve(args: argparse.Namespace) -> int:
             host=settings.host,
             port=settings.port,
             access_log=False,  # the app writes uvicorn's access lines itself, in batches (access_log.py)
+            log_config=_log_config(),
         )
         return 0
     # Workers import the app themselves; they all read these resolved settings, the store path included.
@@ -157,6 +168,7 @@ def _serve(args: argparse.Namespace) -> int:
         host=settings.host,
         port=settings.port,
         access_log=False,
+        log_config=_log_config(),
     )
     return 0
 
