@@ -69,12 +69,22 @@ class Operation:
         properties: Mapping[str, Mapping[str, Any]] = self.request_schema.get("properties", {})
         return properties
 
-    @property
+    @functools.cached_property
     def defaults(self) -> Mapping[str, Any]:
         """Request field -> the spec's default, for the fields that declare one."""
         return {
             name: schema["default"] for name, schema in self.property_schemas.items() if "default" in schema
         }
+
+    @functools.cached_property
+    def integer_fields(self) -> frozenset[str]:
+        """The request fields whose declared type includes integer."""
+
+        def types(schema: Mapping[str, Any]) -> list[Any]:
+            declared = schema.get("type")
+            return declared if isinstance(declared, list) else [declared]
+
+        return frozenset(name for name, schema in self.property_schemas.items() if "integer" in types(schema))
 
     @property
     def reply_branches(self) -> Mapping[str, Mapping[str, Any]]:

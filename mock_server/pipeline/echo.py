@@ -23,23 +23,13 @@ _ECHOED: Mapping[str, tuple[str, ...]] = {
 _ALWAYS = ("negative_prompt",)  # echoed as null when the request leaves it out
 
 
-def _integer_fields(operation: Operation) -> frozenset[str]:
-    def types(schema: Mapping[str, Any]) -> list[Any]:
-        declared = schema.get("type")
-        return declared if isinstance(declared, list) else [declared]
-
-    return frozenset(
-        name for name, schema in operation.property_schemas.items() if "integer" in types(schema)
-    )
-
-
 def request_params(operation: Operation, body: Mapping[str, Any]) -> dict[str, Any]:
     """The body without `key`, with the spec's defaults filled in for absent or null fields.
 
     An integral float in an integer field (`width: 720.0`, `seed: 12265.0`) is an integer to JSON Schema,
     so the contract accepts it; from here on it is that integer (the size of the image, the seed).
     """
-    integers = _integer_fields(operation)
+    integers = operation.integer_fields
     params = {
         name: int(value) if name in integers and isinstance(value, float) and value.is_integer() else value
         for name, value in body.items()

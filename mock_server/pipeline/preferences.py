@@ -63,7 +63,12 @@ class Prefer:
     faults: FaultPreferences = field(default_factory=FaultPreferences)
 
     def over(self, fallback: Prefer) -> Prefer:
+        if self is _NOTHING:  # most requests ask for nothing (parse_prefer returns this one): the fallback
+            return fallback
         return Prefer(self.reply.over(fallback.reply), self.faults.over(fallback.faults))
+
+
+_NOTHING = Prefer()
 
 
 def _scenario(value: Any) -> Scenario:
@@ -163,6 +168,8 @@ def _pairs(headers: Iterable[str]) -> dict[str, str]:
 def parse_prefer(headers: Iterable[str], origin: str = "Prefer header") -> Prefer:
     """Every `Prefer` header value of a request, read once (the first value of a name wins)."""
     pairs = _pairs(headers)
+    if not pairs:
+        return _NOTHING
     return Prefer(
         Preferences(**_parsed(pairs, _REPLY, origin)), FaultPreferences(**_parsed(pairs, _FAULTS, origin))
     )
