@@ -179,6 +179,18 @@ CREATE TABLE IF NOT EXISTS journal (
 # Added after the first release: a store file written before gets it on open (its old rows count 0 bytes).
 _SIZE_COLUMN = "ALTER TABLE journal ADD COLUMN size INTEGER NOT NULL DEFAULT 0"
 _SIZE_INDEX = "CREATE INDEX IF NOT EXISTS journal_sizes ON journal (seq, size)"
+# The journal's size in bytes, kept by triggers: trimming reads one row, and sums sizes only when the
+# bound is passed (a sum over every entry at each trim cost a seventh of a CPU at 2,000 creates a second).
+_TOTAL = """
+BEGIN IMMEDIATE;
+CREATE TABLE IF NOT EXISTS journal_total (id INTEGER PRIMARY KEY CHECK (id = 0), bytes INTEGER NOT NULL);
+INSERT OR IGNORE INTO journal_total VALUES (0, (SELECT coalesce(SUM(size), 0) FROM journal));
+CREATE TRIGGER IF NOT EXISTS journal_added AFTER INSERT ON journal
+    BEGIN UPDATE journal_total SET bytes = bytes + NEW.size WHERE id = 0; END;
+CREATE TRIGGER IF NOT EXISTS journal_removed AFTER DELETE ON journal
+    BEGIN UPDATE journal_total SET bytes = bytes - OLD.size WHERE id = 0; END;
+COMMIT;
+"""
 # The newest entries whose sizes add up to more than max_bytes, and everything older, go.
 _TRIM_BYTES = """
 DELETE FROM journal WHERE seq <= (
@@ -223,6 +235,7 @@ class SQLiteJournal:
                 if "size" not in {row[1] for row in db.execute("PRAGMA table_info(journal)")}:
                     db.execute(_SIZE_COLUMN)
                 db.execute(_SIZE_INDEX)
+                db.executescript(_TOTAL)
         except BaseException:
             self.close()
             raise
@@ -264,7 +277,9 @@ class SQLiteJournal:
             db.execute(
                 "DELETE FROM journal WHERE seq <= (SELECT MAX(seq) FROM journal) - ?", (self.max_entries,)
             )
-            db.execute(_TRIM_BYTES, (self.max_bytes,))
+            (total,) = db.execute("SELECT bytes FROM journal_total").fetchone()
+            if total > self.max_bytes:
+                db.execute(_TRIM_BYTES, (self.max_bytes,))
 
     def entries(
         self, filters: Sequence[EntryFilter] = (), *, limit: int | None = None, before: int | None = None

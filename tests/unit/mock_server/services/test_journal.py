@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +102,43 @@ def test_journal_stays_bounded() -> None:
     kept = journal.entries()
     assert len(kept) == 50
     assert kept[-1].job_id == 499
+
+
+def _sizes(path: Path) -> tuple[int, int]:
+    """(the kept byte total, the sum of the rows' sizes) in a journal file."""
+    with sqlite3.connect(path) as db:
+        (total,) = db.execute("SELECT bytes FROM journal_total").fetchone()
+        (summed,) = db.execute("SELECT coalesce(SUM(size), 0) FROM journal").fetchone()
+    return total, summed
+
+
+def test_the_byte_total_follows_writes_trims_and_clears(tmp_path: Path) -> None:
+    path = tmp_path / "store.sqlite3"
+    journal = SQLiteJournal(str(path), max_entries=30, trim_every=7, max_bytes=4000)
+    for index in range(200):
+        journal.append(entry(job_id=index, body={"prompt": "x" * (index % 50)}))
+    journal.flush()
+    total, summed = _sizes(path)
+    assert total == summed
+    assert 0 < total <= 4000 + 1000  # trimming runs every 7 entries: at most that many over the bound
+    journal.clear()
+    assert _sizes(path) == (0, 0)
+    journal.close()
+
+
+def test_a_journal_file_written_before_the_byte_total_gets_it_on_open(tmp_path: Path) -> None:
+    path = tmp_path / "store.sqlite3"
+    journal = SQLiteJournal(str(path))
+    for index in range(5):
+        journal.append(entry(job_id=index))
+    journal.close()
+    with sqlite3.connect(path) as db:  # as an older release left it
+        db.executescript(
+            "DROP TRIGGER journal_added; DROP TRIGGER journal_removed; DROP TABLE journal_total;"
+        )
+    SQLiteJournal(str(path)).close()
+    total, summed = _sizes(path)
+    assert total == summed > 0
 
 
 def test_two_journals_on_one_file_see_each_other_once_flushed(tmp_path: Path) -> None:
