@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import tempfile
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ import yaml
 
 from mock_server.parsing import HostAllowList, parse_latency, parse_shares
 from mock_server.services.faults import FAULTS
+from mock_server.state import launch_store
 from mock_server.state.redis.urls import is_redis_url, redis_url_problem
 from openapi.vocabulary import SCENARIOS
 
@@ -225,12 +225,6 @@ def _setting(
     return field(default=default, metadata={_KEY: declaration})
 
 
-def default_store_path() -> str:
-    """A fresh SQLite file per server launch, so ids start at 1 unless a store is named explicitly."""
-    folder = Path(tempfile.gettempdir()) / "mixmock"
-    return str(folder / f"jobs-{os.getpid()}-{os.urandom(4).hex()}.sqlite3")
-
-
 def _seconds(default: float, help: str, *, flag: str | None = None, check: Check | None = None) -> Any:
     """A duration in seconds: between 0 and a day unless `check` says otherwise."""
     check = check or _between(0, 86400, " seconds")
@@ -295,7 +289,7 @@ class Settings:
         "vendor", "vendor: errors are HTTP 200 with status=error; rest: 400/401/422/429/500", "vendor", "rest"
     )
     store: str = _setting(
-        factory=default_store_path,
+        factory=launch_store.new_path,  # ids start at 1 unless a store is named; removed on stop
         help="where jobs live: a SQLite file, :memory:, or redis://HOST:PORT/DB (rediss:// for TLS) "
         "shared by any number of replicas and engine workers",
         convert=_text,

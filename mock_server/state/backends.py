@@ -13,7 +13,9 @@ from mock_server.services.defaults import DefaultsStore, SQLiteDefaults
 from mock_server.services.deliveries import Deliveries, SQLiteDeliveries
 from mock_server.services.journal import Journal, SQLiteJournal
 from mock_server.settings import Settings
+from mock_server.state import launch_store
 from mock_server.state.jobs import JobStore
+from mock_server.state.launch_store import LaunchHold
 from mock_server.state.redis.urls import is_redis_url
 from mock_server.state.sqlite_store import SQLiteJobStore
 
@@ -30,6 +32,7 @@ class Backend:
     journal: Journal
     defaults: DefaultsStore
     queue: RedisEngineQueue | None = None  # the engine queue; Redis only
+    launch: LaunchHold | None = None  # this process's hold on a per-launch store (removed on the last stop)
 
     async def aclose(self) -> None:
         """Close what belongs to the event loop (the Redis store's asyncio client), then the rest."""
@@ -39,6 +42,8 @@ class Backend:
     def close(self) -> None:
         for part in (self.deliveries, self.journal, self.defaults, self.jobs):
             part.close()
+        if self.launch is not None:
+            self.launch.release()
 
 
 def open_backend(settings: Settings) -> Backend:
@@ -46,12 +51,19 @@ def open_backend(settings: Settings) -> Backend:
     if is_redis_url(settings.store):
         return _redis_backend(settings)
     path = settings.store
-    return Backend(
-        jobs=SQLiteJobStore(path),
-        deliveries=SQLiteDeliveries(path),
-        journal=SQLiteJournal(path, max_entries=settings.journal_size),
-        defaults=SQLiteDefaults(path),
-    )
+    launch = launch_store.hold(path)  # before the file exists: a sweep never takes a store being opened
+    try:
+        return Backend(
+            jobs=SQLiteJobStore(path),
+            deliveries=SQLiteDeliveries(path),
+            journal=SQLiteJournal(path, max_entries=settings.journal_size),
+            defaults=SQLiteDefaults(path),
+            launch=launch,
+        )
+    except BaseException:
+        if launch is not None:
+            launch.release()
+        raise
 
 
 def _redis_backend(settings: Settings) -> Backend:

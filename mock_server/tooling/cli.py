@@ -130,13 +130,22 @@ def _overrides(args: argparse.Namespace, kind: type[Any] = Settings) -> dict[str
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from mock_server.app import RESOLVED_SETTINGS_ENV, create_app, freeze_heap
     from mock_server.runtime import preflight
+    from mock_server.state import launch_store
 
     settings = load_settings(_overrides(args), config_file=args.config)
     preflight(settings)  # fail before starting workers
+    try:
+        _run_server(settings)
+    finally:  # the per-launch store goes with the launch (its processes have all stopped by now)
+        launch_store.remove_if_unused(settings.store)
+    return 0
+
+
+def _run_server(settings: Settings) -> None:
+    import uvicorn
+
+    from mock_server.app import RESOLVED_SETTINGS_ENV, create_app, freeze_heap
 
     if settings.workers == 1:
         app = create_app(settings)
@@ -147,7 +156,7 @@ def _serve(args: argparse.Namespace) -> int:
             port=settings.port,
             access_log=False,  # the app writes uvicorn's access lines itself, in batches (access_log.py)
         )
-        return 0
+        return
     # Workers import the app themselves; they all read these resolved settings, the store path included.
     os.environ[RESOLVED_SETTINGS_ENV] = settings_to_json(settings)
     uvicorn.run(
@@ -158,7 +167,6 @@ def _serve(args: argparse.Namespace) -> int:
         port=settings.port,
         access_log=False,
     )
-    return 0
 
 
 def _proxy(args: argparse.Namespace) -> int:
