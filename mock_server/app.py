@@ -1,4 +1,5 @@
-"""The ASGI application: the vendor's routes (from the specs), output files, and a health check."""
+"""The ASGI application: the vendor's routes (from the specs), output files, health checks, the admin
+API, and CORS around them all."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Message, Receive, Scope, Send
 
 from mock_server.access_log import ACCESS_LOG, AccessLog, request_part
+from mock_server.cors import Cors, CorsPolicy
 from mock_server.engines.base import Engine
 from mock_server.pipeline.handler import handle
 from mock_server.pipeline.outputs import serve_image
@@ -45,22 +47,31 @@ class _MockApp(Starlette):
     """
 
     def __init__(
-        self, runtime: Runtime, reserved: tuple[str, ...], access_log: AccessLog | None, **kwargs: Any
+        self,
+        runtime: Runtime,
+        reserved: tuple[str, ...],
+        access_log: AccessLog | None,
+        cors: Cors,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self._runtime = runtime
         self._reserved = reserved  # path prefixes that other routes may take
         self._methods = frozenset(_METHODS)
         self._access_log = access_log
+        self._cors = cors
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self._access_log is not None and scope["type"] == "http":
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        if self._access_log is not None:
             send = _logging_send(self._access_log, scope, send)
-        if (
-            scope["type"] == "http"
-            and scope["method"] in self._methods
-            and not scope["path"].startswith(self._reserved)
-        ):
+        answer = await self._cors.apply(scope, receive, send)
+        if answer is None:  # a preflight, answered
+            return
+        send = answer
+        if scope["method"] in self._methods and not scope["path"].startswith(self._reserved):
             scope["app"] = self
             response = await handle(self._runtime, Request(scope, receive, send))
             await response(scope, receive, send)
@@ -90,6 +101,14 @@ def _admin_routes(runtime: Runtime) -> list[BaseRoute]:
         on_reset=runtime.faults.reset,
     )
     return [admin_mount(admin)]
+
+
+def _cors(settings: Settings) -> Cors:
+    return Cors(
+        CorsPolicy.of(settings.cors_origins, ["GET", "HEAD", "POST"], "--cors-origin"),
+        CorsPolicy.of(settings.admin_cors_origins, ["GET", "POST", "PUT", "DELETE"], "--admin-cors-origin"),
+        DEFAULT_PREFIX,
+    )
 
 
 def _replay_routes(runtime: Runtime) -> list[BaseRoute]:
@@ -153,6 +172,7 @@ def create_app(
         runtime,
         ("/health", "/ready", "/generations/", DEFAULT_PREFIX, RECORDED_PREFIX + "/"),
         ACCESS_LOG if settings.access_log else None,
+        _cors(settings),
         routes=[
             Route("/health", health, methods=["GET"]),
             Route("/ready", ready, methods=["GET"]),

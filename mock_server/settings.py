@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from mock_server.cors import origin_problem
 from mock_server.parsing import HostAllowList, parse_latency, parse_shares
 from mock_server.services.faults import FAULTS
 from mock_server.state import launch_store
@@ -123,6 +124,10 @@ def _hosts(raw: Any) -> tuple[str, ...]:
     entries = _strings(raw)
     HostAllowList.parse(entries)  # raises naming the entry
     return entries
+
+
+def _origins(value: tuple[str, ...]) -> str | None:
+    return next((why for why in map(origin_problem, value) if why is not None), None)
 
 
 def _latency(raw: Any) -> str | None:
@@ -251,10 +256,18 @@ def _list(
     metavar: str,
     shown: str,
     convert: Convert,
+    check: Check | None = None,
 ) -> Any:
     """A repeatable flag (a comma-separated list in the environment)."""
     return _setting(
-        default, help=help, convert=convert, flag=flag, metavar=metavar, cli="append", shown_default=shown
+        default,
+        help=help,
+        convert=convert,
+        check=check,
+        flag=flag,
+        metavar=metavar,
+        cli="append",
+        shown_default=shown,
     )
 
 
@@ -424,6 +437,26 @@ class Settings:
         convert=_float,
         check=_faster_than_zero,
         metavar="X",
+    )
+    # Browser clients (mock_server/cors.py): closed unless configured
+    cors_origins: tuple[str, ...] = _list(
+        (),
+        "a web page origin (http://localhost:5173, or *) that may call the vendor's routes, output files "
+        "and specs from a browser (repeatable)",
+        "--cors-origin",
+        "ORIGIN",
+        "none",
+        _strings,
+        _origins,
+    )
+    admin_cors_origins: tuple[str, ...] = _list(
+        (),
+        "a web page origin (or *) that may call the /_mixmock/ admin API from a browser (repeatable)",
+        "--admin-cors-origin",
+        "ORIGIN",
+        "none",
+        _strings,
+        _origins,
     )
 
     def __post_init__(self) -> None:

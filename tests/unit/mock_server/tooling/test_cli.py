@@ -44,6 +44,7 @@ def test_help_names_every_env_var(capsys: pytest.CaptureFixture[str], command: s
         (["serve", "--store", "redis://localhost/0", "--store-prefix", "a b"], "'store_prefix' = 'a b'"),
         (["serve", "--engine", "remote"], "needs a Redis store"),
         (["worker", "--engine", "diffusers"], "mixmock worker needs a Redis store"),
+        (["serve", "--cors-origin", "localhost:5173"], "'localhost:5173' is not an origin"),
         (
             ["worker", "--store", "redis://localhost/0", "--engine", "remote"],
             "renders with --engine diffusers",
@@ -61,6 +62,7 @@ def test_help_names_every_env_var(capsys: pytest.CaptureFixture[str], command: s
         "prefix-with-space",
         "remote-engine-without-redis",
         "worker-without-redis",
+        "cors-origin",
         "worker-without-engine",
     ],
 )
