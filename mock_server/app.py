@@ -1,5 +1,5 @@
-"""The ASGI application: the vendor's routes (from the specs), output files, health checks, the admin
-API, and CORS around them all."""
+"""The ASGI application: the vendor's routes (from the specs), output files, health checks, what is
+served (`GET /`, the specs at `/openapi/*.yaml`), the admin API, and CORS around them all."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from mock_server.access_log import ACCESS_LOG, AccessLog, request_part
 from mock_server.cors import Cors, CorsPolicy
+from mock_server.discovery import index_route, spec_routes
 from mock_server.engines.base import Engine
 from mock_server.pipeline.handler import handle
 from mock_server.pipeline.outputs import serve_image
@@ -56,7 +57,7 @@ class _MockApp(Starlette):
     ) -> None:
         super().__init__(**kwargs)
         self._runtime = runtime
-        self._reserved = reserved  # path prefixes that other routes may take
+        self._reserved = reserved  # path prefixes that other routes may take ("/" itself: the index)
         self._methods = frozenset(_METHODS)
         self._access_log = access_log
         self._cors = cors
@@ -71,7 +72,11 @@ class _MockApp(Starlette):
         if answer is None:  # a preflight, answered
             return
         send = answer
-        if scope["method"] in self._methods and not scope["path"].startswith(self._reserved):
+        if (
+            scope["method"] in self._methods
+            and scope["path"] != "/"
+            and not scope["path"].startswith(self._reserved)
+        ):
             scope["app"] = self
             response = await handle(self._runtime, Request(scope, receive, send))
             await response(scope, receive, send)
@@ -170,10 +175,12 @@ def create_app(
 
     app = _MockApp(
         runtime,
-        ("/health", "/ready", "/generations/", DEFAULT_PREFIX, RECORDED_PREFIX + "/"),
+        ("/health", "/ready", "/generations/", "/openapi/", DEFAULT_PREFIX, RECORDED_PREFIX + "/"),
         ACCESS_LOG if settings.access_log else None,
         _cors(settings),
         routes=[
+            index_route(settings, runtime.routes, DEFAULT_PREFIX),
+            *spec_routes(),
             Route("/health", health, methods=["GET"]),
             Route("/ready", ready, methods=["GET"]),
             Route("/generations/{name}", image, methods=["GET"]),

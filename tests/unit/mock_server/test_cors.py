@@ -107,6 +107,12 @@ def test_the_admin_api_opens_to_its_own_origins(mock_client: ClientFactory) -> N
     assert vendor.status_code == 403
 
 
+def test_the_specs_and_the_index_answer_an_allowed_origin(mock_client: ClientFactory) -> None:
+    with mock_client(cors_origins=(PAGE,)) as client:
+        for path in ("/", "/openapi/v6.yaml"):
+            assert client.get(path, headers={"Origin": PAGE}).headers["access-control-allow-origin"] == PAGE
+
+
 def test_an_options_request_that_is_no_preflight_reaches_the_route(mock_client: ClientFactory) -> None:
     with mock_client(cors_origins=(PAGE,)) as client:
         reply = client.options(IMG_MIXER, headers={"Origin": PAGE})

@@ -71,6 +71,15 @@ def test_bad_settings_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str]
     assert words in capsys.readouterr().err
 
 
+def test_version_is_the_installed_packages(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as raised:
+        main(["--version"])
+    assert raised.value.code == 0
+    assert capsys.readouterr().out == f"mixmock {version('mixmock')}\n"
+
+
 def test_bad_rules_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rules = tmp_path / "rules.yaml"
     rules.write_text("rules: [{then: {scenario: sometimes}}]")

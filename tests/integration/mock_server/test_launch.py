@@ -1,0 +1,134 @@
+"""`mixmock serve` as a user launches it: the startup block, the contract served from the running mock, and
+the per-launch store removed when the server stops (one process, `--workers 2`, and after a crash)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mock_server.tooling.testing import free_port, stop_process, wait_until_answering
+from openapi import SPECS
+from tests.unit.mock_server.bodies import CREATE_PATHS, valid_body
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
+
+
+class Launch:
+    def __init__(self, process: subprocess.Popen[bytes], base_url: str, log: Path) -> None:
+        self.process = process
+        self.base_url = base_url
+        self.log = log
+
+    def text(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+
+@contextmanager
+def launch(tmp_dir: Path, *args: str) -> Iterator[Launch]:
+    """`python -m mock_server serve ARGS` with TMPDIR=tmp_dir (its own launch stores), log to a file."""
+    port = free_port()
+    log = tmp_dir / f"serve-{port}.log"
+    command = [sys.executable, "-m", "mock_server", "serve", "--port", str(port), "--no-access-log", *args]
+    env = {**os.environ, "TMPDIR": str(tmp_dir), "PYTHONUNBUFFERED": "1"}
+    with log.open("wb") as sink:
+        process = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_answering(base_url + "/health", process, timeout=60)
+        yield Launch(process, base_url, log)
+    finally:
+        stop_process(process)
+
+
+def stores(tmp_dir: Path) -> list[str]:
+    folder = tmp_dir / "mixmock"
+    return sorted(path.name for path in folder.iterdir()) if folder.exists() else []
+
+
+def create(base_url: str) -> None:
+    reply = httpx.post(base_url + CREATE_PATHS["img_mixer"], json=valid_body("img_mixer"), timeout=30)
+    assert reply.json()["status"] == "success"
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_launch_says_what_it_serves_and_takes_its_store_with_it(tmp_path: Path, workers: str) -> None:
+    with launch(tmp_path, "--workers", workers) as server:
+        for _ in range(4):
+            create(server.base_url)
+        in_use = stores(tmp_path)
+        assert any(name.endswith(".sqlite3") for name in in_use)
+    block = server.text()
+    assert "POST /api/v6/image_editing/img_mixer" in block
+    assert "/openapi/v6.yaml" in block
+    assert "removed when the server stops" in block
+    assert block.count("serves the vendor's routes") == 1  # once per launch, not once per worker
+    assert stores(tmp_path) == []
+
+
+def test_the_stores_of_a_killed_launch_are_removed_by_the_next(tmp_path: Path) -> None:
+    with launch(tmp_path) as killed:
+        create(killed.base_url)
+        os.kill(killed.process.pid, signal.SIGKILL)
+        killed.process.wait(timeout=30)
+    left = stores(tmp_path)
+    assert any(name.startswith(f"jobs-{killed.process.pid}-") for name in left)
+    with launch(tmp_path) as next_launch:
+        create(next_launch.base_url)
+        now = stores(tmp_path)
+        assert not any(name.startswith(f"jobs-{killed.process.pid}-") for name in now)
+        assert any(name.startswith(f"jobs-{next_launch.process.pid}-") for name in now)
+    assert "removed 1 stale store" in next_launch.text()
+    assert stores(tmp_path) == []
+
+
+def test_a_named_store_outlives_the_launch(tmp_path: Path) -> None:
+    store = tmp_path / "jobs.sqlite3"
+    with launch(tmp_path, "--store", str(store)) as server:
+        create(server.base_url)
+    assert store.exists()
+
+
+def test_the_running_mock_serves_its_contract_to_schemathesis(tmp_path: Path) -> None:
+    schemathesis = pytest.importorskip("schemathesis")
+    with launch(tmp_path) as server:
+        index = httpx.get(server.base_url + "/").json()
+        for name, url in index["specs"].items():
+            assert httpx.get(url).content == SPECS[name].path.read_bytes()
+            schema = schemathesis.openapi.from_url(url)
+            operations = {result.ok().label for result in schema.get_all_operations()}
+            assert any(label.startswith("POST /") for label in operations), operations
+
+
+def _prism() -> str | None:
+    return os.environ.get("PRISM_BIN") or shutil.which("prism")
+
+
+@pytest.mark.skipif(_prism() is None, reason="Prism not found (PRISM_BIN or prism on PATH)")
+def test_prism_mocks_the_spec_it_fetched_from_the_running_mock(tmp_path: Path) -> None:
+    with launch(tmp_path) as server:
+        port = free_port()
+        prism = subprocess.Popen(
+            [_prism() or "prism", "mock", "-p", str(port), server.base_url + "/openapi/v6.yaml"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # Prism runs node under a wrapper: stop the whole group
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            wait_until_answering(url, prism, timeout=90)
+            # Prism serves the spec's paths without the server's path (/api/v6)
+            reply = httpx.post(url + "/image_editing/img_mixer", json=valid_body("img_mixer"), timeout=30)
+        finally:
+            os.killpg(prism.pid, signal.SIGTERM)
+            prism.wait(timeout=30)
+    assert reply.status_code == 200
+    assert reply.json()["status"] in {"success", "processing", "error", "failed"}
