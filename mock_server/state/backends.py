@@ -1,7 +1,8 @@
 """Choosing where state lives, by the `--store` value: a SQLite file (or `:memory:`), or a Redis URL.
 
 Both backends give the same parts behind the same interfaces: jobs, webhook deliveries, the request
-journal, run-time defaults. Redis adds the engine queue that `mixmock worker` processes take jobs from.
+journal, run-time defaults and rules. Redis adds the engine queue that `mixmock worker` processes take
+jobs from.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING
 from mock_server.services.defaults import DefaultsStore, SQLiteDefaults
 from mock_server.services.deliveries import Deliveries, SQLiteDeliveries
 from mock_server.services.journal import Journal, SQLiteJournal
+from mock_server.services.rules import RulesStore, SQLiteRules
 from mock_server.settings import Settings
 from mock_server.state import launch_store
 from mock_server.state.jobs import JobStore
@@ -31,6 +33,7 @@ class Backend:
     deliveries: Deliveries
     journal: Journal
     defaults: DefaultsStore
+    rules: RulesStore
     queue: RedisEngineQueue | None = None  # the engine queue; Redis only
     launch: LaunchHold | None = None  # this process's hold on a per-launch store (removed on the last stop)
 
@@ -40,7 +43,7 @@ class Backend:
         self.close()
 
     def close(self) -> None:
-        for part in (self.deliveries, self.journal, self.defaults, self.jobs):
+        for part in (self.deliveries, self.journal, self.defaults, self.rules, self.jobs):
             part.close()
         if self.launch is not None:
             self.launch.release()
@@ -58,6 +61,7 @@ def open_backend(settings: Settings) -> Backend:
             deliveries=SQLiteDeliveries(path),
             journal=SQLiteJournal(path, max_entries=settings.journal_size),
             defaults=SQLiteDefaults(path),
+            rules=SQLiteRules(path),
             launch=launch,
         )
     except BaseException:
@@ -74,6 +78,7 @@ def _redis_backend(settings: Settings) -> Backend:
     from mock_server.state.redis.engine_queue import RedisEngineQueue
     from mock_server.state.redis.job_store import RedisJobStore
     from mock_server.state.redis.journal import RedisJournal
+    from mock_server.state.redis.rules import RedisRules
 
     url, keys = settings.store, Keys(settings.store_prefix)
     client = connect(url)
@@ -82,5 +87,6 @@ def _redis_backend(settings: Settings) -> Backend:
         deliveries=RedisDeliveries(client, keys, store_url=url),
         journal=RedisJournal(client, keys, max_entries=settings.journal_size, store_url=url),
         defaults=RedisDefaults(client, keys, store_url=url),
+        rules=RedisRules(client, keys, store_url=url),
         queue=RedisEngineQueue(client, keys, lease_s=settings.engine_lease_s, store_url=url),
     )
