@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import os
 from collections.abc import AsyncIterator
@@ -25,7 +26,8 @@ from mock_server.pipeline.outputs import serve_image
 from mock_server.problems import problem_response, store_unavailable
 from mock_server.proxy.urls import RECORDED_PREFIX
 from mock_server.runtime import Runtime, build_runtime
-from mock_server.services.admin import DEFAULT_PREFIX, Admin, admin_mount
+from mock_server.services.admin import DEFAULT_PREFIX, Admin, admin_endpoint, admin_mount
+from mock_server.services.rules_api import rules_routes
 from mock_server.settings import Settings, load_settings, settings_from_json
 from mock_server.state.clock import Clock
 from mock_server.state.ids import Ids
@@ -94,6 +96,12 @@ def _logging_send(log: AccessLog, scope: Scope, send: Send) -> Send:
     return send_and_log
 
 
+def _reset(runtime: Runtime) -> None:
+    """What `POST /_mixmock/reset` forgets beyond the admin API's own stores."""
+    runtime.faults.reset()
+    runtime.rules.run_time.clear()
+
+
 def _admin_routes(runtime: Runtime) -> list[BaseRoute]:
     if not runtime.settings.admin:
         return []
@@ -103,9 +111,10 @@ def _admin_routes(runtime: Runtime) -> list[BaseRoute]:
         defaults=runtime.defaults,
         jobs=runtime.store,
         token=runtime.settings.admin_token,
-        on_reset=runtime.faults.reset,
+        on_reset=functools.partial(_reset, runtime),
     )
-    return [admin_mount(admin)]
+    guard = functools.partial(admin_endpoint, admin)
+    return [*rules_routes(runtime.rules, DEFAULT_PREFIX, guard), admin_mount(admin)]
 
 
 def _cors(settings: Settings) -> Cors:

@@ -146,5 +146,8 @@ def startup_block(settings: Settings, routes: Sequence[Route], admin_prefix: str
         f"admin cors: {_cors_text(settings.admin_cors_origins, '--admin-cors-origin')}",
     ]
     if settings.rules_file:
-        lines.append(f"  rules file: {settings.rules_file}")
+        poll = f"read again when it changes, checked every {settings.rules_poll_s:g} s"
+        lines.append(
+            f"  rules file: {settings.rules_file} ({poll if settings.rules_poll_s else 'read once'})"
+        )
     return "\n".join(lines)

@@ -28,6 +28,8 @@ from mock_server.replay import Replay, open_replay
 from mock_server.services.defaults import DefaultsStore
 from mock_server.services.faults import FaultConfig, FaultInjector, quiet_dropped_connections
 from mock_server.services.journal import FLUSH_EVERY_S, Journal
+from mock_server.services.rule_book import RuleBook, RulesFile
+from mock_server.services.rules import RunTimeRules
 from mock_server.services.webhooks import WebhookDispatcher, WebhookPolicy
 from mock_server.settings import Settings, SettingsError
 from mock_server.state.backends import Backend, open_backend
@@ -72,7 +74,8 @@ class Runtime:
     engine: Engine
     clock: Clock
     ids: Ids
-    policy: Policy  # rules file, ratios and error statuses: the server-wide part of the reply choice
+    policy: Policy  # ratios and error statuses: the server-wide part of the reply choice
+    rules: RuleBook  # run-time rules and the rules file's, in match order
     rng: random.Random  # the ratio draws
     images: ImageCache
     quirks: tuple[Quirk, ...]
@@ -87,7 +90,10 @@ class Runtime:
 
     def background_loops(self) -> list[Coroutine[Any, Any, None]]:
         """The tasks the app runs while it serves."""
-        return [_purge_loop(self), _journal_loop(self), _health_loop(self), self.webhooks.run_forever()]
+        loops = [_purge_loop(self), _journal_loop(self), _health_loop(self), self.webhooks.run_forever()]
+        if self.settings.rules_file and self.settings.rules_poll_s > 0:
+            loops.append(_rules_file_loop(self))
+        return loops
 
     async def aclose(self) -> None:
         for task in list(self.lifecycle.tasks):
@@ -134,6 +140,7 @@ def build_runtime(
     health = StoreHealth(store)
     webhooks.on_store_error = health.failed
     latency = parse_latency(settings.latency) if settings.latency else None
+    rules_file = RulesFile(settings.rules_file, rules)
     quiet_dropped_connections()
     return Runtime(
         settings=settings,
@@ -143,7 +150,8 @@ def build_runtime(
         engine=engine,
         clock=clock,
         ids=ids or DerivedIds(settings.seed),
-        policy=Policy(rules=tuple(rules), ratios=dict(settings.ratios), error_status=settings.error_status),
+        policy=Policy(ratios=dict(settings.ratios), error_status=settings.error_status),
+        rules=RuleBook(RunTimeRules(backend.rules), rules_file),
         rng=random.Random(settings.seed),
         images=ImageCache(settings.image_cache_size),
         quirks=quirks,
@@ -193,6 +201,16 @@ async def _journal_loop(runtime: Runtime) -> None:
                 runtime.health.failed(error)
             except Exception:  # the journal is for inspection; a full disk must not stop the server
                 log.exception("writing the request journal failed")
+
+
+async def _rules_file_loop(runtime: Runtime) -> None:
+    """Read the rules file again when it changes (a bad edit keeps the last good rules: rule_book.py)."""
+    while True:
+        await asyncio.sleep(runtime.settings.rules_poll_s)
+        try:
+            runtime.rules.file.check()
+        except Exception:  # the file's rules stay as they were; the server goes on
+            log.exception("checking the rules file failed")
 
 
 async def _health_loop(runtime: Runtime) -> None:

@@ -332,6 +332,9 @@ class Settings:
         ),
     )
     rules_file: str | None = _text_or_none("a YAML rules file", "FILE", flag="--rules")
+    rules_poll_s: float = _seconds(
+        1.0, "how often the rules file is checked for changes (0: never)", flag="--rules-poll"
+    )
     default_eta: float = _seconds(5.0, "seconds a processing job takes", flag="--eta")
     processing_polls: int | None = _count(
         None, "processing jobs answer N fetches with processing, then succeed", low=0

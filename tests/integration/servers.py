@@ -12,13 +12,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import httpx
 
-from mock_server.tooling.testing import free_port, stop_process
+from mock_server.tooling.testing import free_port, stop_process, wait_until_answering
 
-__all__ = ["Receiver", "kill", "receiver", "serve", "stop"]
+__all__ = ["Launch", "Receiver", "kill", "launch", "receiver", "serve", "stop"]
 
 
 def _wait_for(base_url: str, process: subprocess.Popen[bytes]) -> None:
@@ -106,3 +107,32 @@ def receiver(port: int | None = None) -> Iterator[tuple[str, Receiver]]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+class Launch:
+    """A `mixmock serve` process whose log (stdout and stderr) goes to a file, to read afterwards."""
+
+    def __init__(self, process: subprocess.Popen[bytes], base_url: str, log: Path) -> None:
+        self.process = process
+        self.base_url = base_url
+        self.log = log
+
+    def text(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+
+@contextmanager
+def launch(tmp_dir: Path, *args: str) -> Iterator[Launch]:
+    """`python -m mock_server serve ARGS` with TMPDIR=tmp_dir (its own launch stores), log to a file."""
+    port = free_port()
+    log = tmp_dir / f"serve-{port}.log"
+    command = [sys.executable, "-m", "mock_server", "serve", "--port", str(port), "--no-access-log", *args]
+    env = {**os.environ, "TMPDIR": str(tmp_dir), "PYTHONUNBUFFERED": "1"}
+    with log.open("wb") as sink:
+        process = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_answering(base_url + "/health", process, timeout=60)
+        yield Launch(process, base_url, log)
+    finally:
+        stop_process(process)

@@ -7,46 +7,17 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 
-from mock_server.tooling.testing import free_port, stop_process, wait_until_answering
+from mock_server.tooling.testing import free_port, wait_until_answering
 from openapi import SPECS
+from tests.integration.servers import launch
 from tests.unit.mock_server.bodies import CREATE_PATHS, valid_body
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
-
-
-class Launch:
-    def __init__(self, process: subprocess.Popen[bytes], base_url: str, log: Path) -> None:
-        self.process = process
-        self.base_url = base_url
-        self.log = log
-
-    def text(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")
-
-
-@contextmanager
-def launch(tmp_dir: Path, *args: str) -> Iterator[Launch]:
-    """`python -m mock_server serve ARGS` with TMPDIR=tmp_dir (its own launch stores), log to a file."""
-    port = free_port()
-    log = tmp_dir / f"serve-{port}.log"
-    command = [sys.executable, "-m", "mock_server", "serve", "--port", str(port), "--no-access-log", *args]
-    env = {**os.environ, "TMPDIR": str(tmp_dir), "PYTHONUNBUFFERED": "1"}
-    with log.open("wb") as sink:
-        process = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT)
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_answering(base_url + "/health", process, timeout=60)
-        yield Launch(process, base_url, log)
-    finally:
-        stop_process(process)
 
 
 def stores(tmp_dir: Path) -> list[str]:
