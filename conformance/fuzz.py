@@ -116,7 +116,9 @@ def _drawn(chosen: tuple[tuple[str, str], ...], per_operation: int, seed: int) -
         import schemathesis
         from schemathesis import GenerationMode
     except ImportError:
-        raise ConfigError("the full tier needs schemathesis: pip install 'mixmock[audit]'") from None
+        raise ConfigError(
+            "the full tier needs schemathesis (pip install '.[audit]' in a clone of mixmock)"
+        ) from None
 
     by_spec: dict[str, Any] = {}
     cases: list[Case] = []

@@ -1,5 +1,6 @@
-"""The ASGI application: the vendor's routes (from the specs), output files, health checks, what is
-served (`GET /`, the specs at `/openapi/*.yaml`), the admin API, and CORS around them all."""
+"""The ASGI application: the vendor's routes (from the specs), output files, what is served (`GET /`, the
+specs at `/openapi/*.yaml`), the admin API, CORS around them all, and two checks: `/health` (the process
+answers) and `/ready` (it can also use its store)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,18 @@ import asyncio
 import contextlib
 import functools
 import gc
+import logging
 import os
 from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.datastructures import URLPath
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
-from starlette.types import Message, Receive, Scope, Send
+from starlette.routing import BaseRoute, Match, NoMatchFound, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_server.access_log import ACCESS_LOG, AccessLog, request_part
 from mock_server.cors import Cors, CorsPolicy
@@ -23,30 +27,31 @@ from mock_server.discovery import index_route, spec_routes
 from mock_server.engines.base import Engine
 from mock_server.pipeline.handler import handle
 from mock_server.pipeline.outputs import serve_image
-from mock_server.problems import problem_response, store_unavailable
+from mock_server.problems import Problem, method_not_allowed, problem_response
 from mock_server.proxy.urls import RECORDED_PREFIX
 from mock_server.runtime import Runtime, build_runtime
 from mock_server.services.admin import DEFAULT_PREFIX, Admin, admin_endpoint, admin_mount
+from mock_server.services.admin_access import AdminAccess, admin_access
 from mock_server.services.rules_api import rules_routes
 from mock_server.settings import Settings, load_settings, settings_from_json
 from mock_server.state.clock import Clock
 from mock_server.state.ids import Ids
-from mock_server.state.jobs import StoreUnavailableError
 from mock_server.state.redis.urls import shown
 
 __all__ = ["RESOLVED_SETTINGS_ENV", "app_from_environment", "create_app", "freeze_heap"]
 
 # Set by `mixmock serve --workers N` so that every worker process gets the same resolved settings.
 RESOLVED_SETTINGS_ENV = "MIXMOCK_RESOLVED_SETTINGS"
-_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+log = logging.getLogger("mixmock")
 
 
 class _MockApp(Starlette):
     """Starlette, with a short way in for the vendor's routes (every request of a load test).
 
-    A request that no other route could take (not /health, /generations/..., the admin prefix) and whose
-    method the catch-all route accepts goes straight to the pipeline, skipping the router's scan and the
-    middleware: `handle` already turns every error into a reply, as those layers would.
+    A request that no other route could take (not /health, /ready, /generations/..., the admin prefix),
+    whatever its method, goes straight to the pipeline, skipping the router's scan and the middleware:
+    `handle` already turns every error into a reply (a 405 problem for TRACE or PROPFIND), as those
+    layers would.
     """
 
     def __init__(
@@ -60,7 +65,6 @@ class _MockApp(Starlette):
         super().__init__(**kwargs)
         self._runtime = runtime
         self._reserved = reserved  # path prefixes that other routes may take ("/" itself: the index)
-        self._methods = frozenset(_METHODS)
         self._access_log = access_log
         self._cors = cors
 
@@ -74,16 +78,33 @@ class _MockApp(Starlette):
         if answer is None:  # a preflight, answered
             return
         send = answer
-        if (
-            scope["method"] in self._methods
-            and scope["path"] != "/"
-            and not scope["path"].startswith(self._reserved)
-        ):
+        if scope["path"] != "/" and not scope["path"].startswith(self._reserved):
             scope["app"] = self
             response = await handle(self._runtime, Request(scope, receive, send))
             await response(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
+
+
+class _Fallback(BaseRoute):
+    """Every method and path no other route takes goes to the pipeline (its 404 and 405 problems).
+
+    It matches every request, but only partially, as a route matches a path under another method: the
+    router takes a full match first, then the first partial one, so `POST /health` still gets the
+    /health route's 405, and anything else ends here.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        return (Match.PARTIAL, {}) if scope["type"] == "http" else (Match.NONE, {})
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        raise NoMatchFound(name, path_params)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
 
 
 def _logging_send(log: AccessLog, scope: Scope, send: Send) -> Send:
@@ -102,15 +123,15 @@ def _reset(runtime: Runtime) -> None:
     runtime.rules.run_time.clear()
 
 
-def _admin_routes(runtime: Runtime) -> list[BaseRoute]:
-    if not runtime.settings.admin:
+def _admin_routes(runtime: Runtime, access: AdminAccess) -> list[BaseRoute]:
+    if not access.served:
         return []
     admin = Admin(
         journal=runtime.journal,
         deliveries=runtime.webhooks.deliveries,
         defaults=runtime.defaults,
         jobs=runtime.store,
-        token=runtime.settings.admin_token,
+        access=access,
         on_reset=functools.partial(_reset, runtime),
     )
     guard = functools.partial(admin_endpoint, admin)
@@ -137,23 +158,34 @@ def _replay_routes(runtime: Runtime) -> list[BaseRoute]:
     return [Route(RECORDED_PREFIX + "/{path:path}", recorded_file, methods=["GET"])]
 
 
+async def _http_problem(request: Request, error: Exception) -> Response:
+    """Starlette's own 404 and 405 (paths beside the vendor's) as problem+json, like the pipeline's."""
+    status = error.status_code if isinstance(error, HTTPException) else 500
+    method, path = request.method, request.url.path
+    if status == 405 and isinstance(error, HTTPException) and error.headers:
+        allowed = error.headers.get("Allow", "").split(", ")
+        return problem_response(method_not_allowed(method, path[:200], allowed))
+    if status == 404:
+        problem = Problem(404, "no-route", "No route", f"nothing answers {method} {path[:200]}")
+    else:
+        problem = Problem(status, "http-error", "HTTP error", str(getattr(error, "detail", error)))
+    return problem_response(problem)
+
+
 def create_app(
     settings: Settings, *, engine: Engine | None = None, clock: Clock | None = None, ids: Ids | None = None
 ) -> Starlette:
     runtime = build_runtime(settings, engine=engine, clock=clock, ids=ids)
 
-    async def api(request: Request) -> Response:
-        return await handle(runtime, request)
+    async def api(scope: Scope, receive: Receive, send: Send) -> None:
+        response = await handle(runtime, Request(scope, receive, send))
+        await response(scope, receive, send)
 
     async def image(request: Request) -> Response:
-        try:
-            return await serve_image(runtime, request.path_params["name"])
-        except StoreUnavailableError as error:
-            runtime.health.failed(error)
-            return problem_response(store_unavailable(error))
+        return await serve_image(runtime, request.path_params["name"])
 
     async def health(request: Request) -> Response:
-        """Liveness: the process serves (the store may be down: see /ready)."""
+        """Liveness: the process answers (the store may be down: that is /ready's question)."""
         return JSONResponse(
             {
                 "status": "ok",
@@ -164,15 +196,19 @@ def create_app(
         )
 
     async def ready(request: Request) -> Response:
-        """Readiness: the store answers now (a load balancer sends traffic only to ready replicas)."""
+        """Readiness: the store can be written now (a load balancer sends traffic only to ready replicas);
+        503 naming the reason while it cannot. The check may write a probe: off the event loop."""
         problem = await asyncio.to_thread(runtime.health.check)
         body: dict[str, Any] = {"ready": problem is None, "store": shown(settings.store)}
         if problem is not None:
             body["reason"] = problem.reason
         return JSONResponse(body, status_code=200 if problem is None else 503)
 
+    access = admin_access(settings.admin, settings.admin_token, settings.host)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        log.log(logging.WARNING if access.warn else logging.INFO, access.describe())
         loops = [asyncio.create_task(loop) for loop in runtime.background_loops()]
         try:
             yield
@@ -194,10 +230,11 @@ def create_app(
             Route("/ready", ready, methods=["GET"]),
             Route("/generations/{name}", image, methods=["GET"]),
             *_replay_routes(runtime),
-            *_admin_routes(runtime),
-            Route("/{path:path}", api, methods=_METHODS),
+            *_admin_routes(runtime, access),
+            _Fallback(api),
         ],
         lifespan=lifespan,
+        exception_handlers={HTTPException: _http_problem},
     )
     app.state.runtime = runtime
     return app

@@ -16,6 +16,7 @@ from starlette.routing import Route as StarletteRoute
 
 from mock_server.pipeline.intake import origin_of
 from mock_server.pipeline.routing import Route
+from mock_server.services.admin_access import AdminAccess, admin_access
 from mock_server.settings import Settings
 from mock_server.state.launch_store import is_launch_store
 from mock_server.state.redis.urls import shown
@@ -61,13 +62,9 @@ def spec_routes() -> list[BaseRoute]:
     return routes
 
 
-def admin_state(settings: Settings, prefix: str) -> str:
-    """The admin API in a few words, for the log and `GET /` (never the token itself)."""
-    if not settings.admin:
-        return "off (--no-admin)"
-    if settings.admin_token:
-        return f"{prefix}/ (Authorization: Bearer token required)"
-    return f"{prefix}/ (open, no token)"
+def admin_state(settings: Settings) -> AdminAccess:
+    """Who may use the admin API, as `create_app` decides it (the token itself is never shown)."""
+    return admin_access(settings.admin, settings.admin_token, settings.host)
 
 
 def _store_text(settings: Settings) -> str:
@@ -95,6 +92,7 @@ def _vendor_routes(routes: Sequence[Route]) -> list[dict[str, str]]:
 def index(request: Request, settings: Settings, routes: Sequence[Route], admin_prefix: str) -> dict[str, Any]:
     """`GET /`: the routes, links to the specs and the mock's own endpoints, as absolute URLs."""
     origin = origin_of(request, settings.public_url)
+    access = admin_state(settings)
     specs = {name: origin + spec_path(name) for name in SPECS}
     vendor = _vendor_routes(routes)
     for entry in vendor:
@@ -110,7 +108,8 @@ def index(request: Request, settings: Settings, routes: Sequence[Route], admin_p
         "files": origin + OUTPUT_FILES,
         "health": origin + "/health",
         "ready": origin + "/ready",
-        "admin": origin + admin_prefix + "/" if settings.admin else None,
+        "admin": origin + admin_prefix + "/" if access.served else None,
+        "admin_access": access.state,
     }
 
 
@@ -141,7 +140,7 @@ def startup_block(settings: Settings, routes: Sequence[Route], admin_prefix: str
         f"  profile: {settings.profile}; errors: {settings.error_status}; engine: {settings.engine}; "
         f"workers: {settings.workers}",
         f"  store: {_store_text(settings)}",
-        f"  admin: {admin_state(settings, admin_prefix)}",
+        f"  {admin_state(settings).describe()}",
         f"  cors: {_cors_text(settings.cors_origins, '--cors-origin')}; "
         f"admin cors: {_cors_text(settings.admin_cors_origins, '--admin-cors-origin')}",
     ]

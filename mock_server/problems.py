@@ -53,10 +53,8 @@ def method_not_allowed(method: str, path: str, allowed: Sequence[str]) -> Proble
 
 
 def store_unavailable(error: Exception) -> Problem:
-    """The mock's own routes (admin, output files) while its job store is down."""
-    return Problem(
-        503, "store-unavailable", "Job store unavailable", str(error), headers={"Retry-After": "1"}
-    )
+    """A store failure where no vendor reply fits (admin, output files, a route without a 503 reply)."""
+    return Problem(503, "store-unavailable", "Store unavailable", str(error), headers={"Retry-After": "1"})
 
 
 def problem_response(problem: Problem) -> Response:

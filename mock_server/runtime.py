@@ -8,11 +8,12 @@ reads jobs through the same `Lifecycle` that the pipeline finishes them with.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.util
 import logging
 import random
 from collections import OrderedDict
-from collections.abc import Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,7 @@ from mock_server.pipeline.quirks import Quirk, select_quirks
 from mock_server.pipeline.routing import Route, route_table
 from mock_server.pipeline.scenario_rules import Rule, RulesError, load_rules
 from mock_server.replay import Replay, open_replay
+from mock_server.services.background import repeat
 from mock_server.services.defaults import DefaultsStore
 from mock_server.services.faults import FaultConfig, FaultInjector, quiet_dropped_connections
 from mock_server.services.journal import FLUSH_EVERY_S, Journal
@@ -34,23 +36,31 @@ from mock_server.services.webhooks import WebhookDispatcher, WebhookPolicy
 from mock_server.settings import Settings, SettingsError
 from mock_server.state.backends import Backend, open_backend
 from mock_server.state.clock import Clock, SystemClock
+from mock_server.state.database import check_store
 from mock_server.state.health import StoreHealth
 from mock_server.state.ids import DerivedIds, Ids
-from mock_server.state.jobs import JobStore, StoreUnavailableError
+from mock_server.state.jobs import JobStore, StoreError
 from mock_server.state.lifecycle import Lifecycle
+from mock_server.state.redis.urls import is_redis_url, shown
 
 __all__ = ["ImageCache", "Runtime", "build_runtime", "preflight", "purge_expired"]
 
 log = logging.getLogger("mixmock.runtime")
-HEALTH_EVERY_S = 1.0
+HEALTH_EVERY_S = 1.0  # how often the store is asked whether it works, traffic or not
+Render = Callable[[], Awaitable[list[bytes]]]
 
 
 class ImageCache:
-    """The last rendered images, by file prefix (all samples of a job together)."""
+    """The last rendered images, by file prefix (all samples of a job together).
+
+    `get_or_render` renders a prefix once however many downloads ask for it at the same time: the
+    first starts the render, the others wait for it.
+    """
 
     def __init__(self, size: int) -> None:
         self._size = size
         self._items: OrderedDict[str, list[bytes]] = OrderedDict()
+        self._rendering: dict[str, asyncio.Future[list[bytes]]] = {}
 
     def get(self, file_prefix: str) -> list[bytes] | None:
         images = self._items.get(file_prefix)
@@ -63,6 +73,22 @@ class ImageCache:
         self._items.move_to_end(file_prefix)
         while len(self._items) > self._size:
             self._items.popitem(last=False)
+
+    async def get_or_render(self, file_prefix: str, render: Render) -> list[bytes]:
+        images = self.get(file_prefix)
+        if images is not None:
+            return images
+        pending = self._rendering.get(file_prefix)
+        if pending is None:
+            pending = self._rendering[file_prefix] = asyncio.ensure_future(render())
+            pending.add_done_callback(lambda done: self._rendered(file_prefix, done))
+        # shielded: a client that goes away does not cancel the render the others wait for
+        return await asyncio.shield(pending)
+
+    def _rendered(self, file_prefix: str, done: asyncio.Future[list[bytes]]) -> None:
+        self._rendering.pop(file_prefix, None)
+        if not done.cancelled() and done.exception() is None:
+            self.put(file_prefix, done.result())
 
 
 @dataclass(frozen=True)
@@ -84,30 +110,74 @@ class Runtime:
     defaults: DefaultsStore
     webhooks: WebhookDispatcher
     faults: FaultInjector
-    backend: Backend  # where the parts above keep their state; its engine queue with a Redis store
+    backend: Backend  # where the parts above keep their state
     health: StoreHealth
     replay: Replay | None = None  # `--replay DIR`: recorded exchanges answer first (pipeline/handler.py)
 
+    @property
+    def key_secret(self) -> bytes:
+        """The store's secret for key digests (read from the store once; StoreError while it is down)."""
+        return self.store.secret()
+
     def background_loops(self) -> list[Coroutine[Any, Any, None]]:
         """The tasks the app runs while it serves."""
-        loops = [_purge_loop(self), _journal_loop(self), _health_loop(self), self.webhooks.run_forever()]
+        health = self.health
+        loops = [
+            repeat(self._purge, self.settings.purge_every_s, "purging expired jobs", health=health),
+            repeat(self._flush_journal, FLUSH_EVERY_S, "writing the request journal", health=health),
+            repeat(self._check_health, HEALTH_EVERY_S, "checking the store"),
+            self.webhooks.run_forever(),
+        ]
+        if not self.engine.lazy and self.lifecycle.renders:
+            # renew this process's claims on engine work, resume what a stopped process left
+            loops.append(
+                repeat(self._engine_round, self.lifecycle.lease_s / 3, "resuming engine work", health=health)
+            )
         if self.settings.rules_file and self.settings.rules_poll_s > 0:
-            loops.append(_rules_file_loop(self))
+            loops.append(
+                repeat(self._check_rules_file, self.settings.rules_poll_s, "checking the rules file")
+            )
         return loops
 
+    async def _check_rules_file(self) -> bool:
+        """Read the rules file again when it changes (a bad edit keeps the last good rules: rule_book.py)."""
+        return self.rules.file.check()
+
+    async def _purge(self) -> None:
+        purge_expired(self)
+
+    async def _flush_journal(self) -> bool:
+        if not self.journal.pending:
+            return False
+        # in a thread: a networked journal's round trip must not hold up the event loop
+        return await asyncio.to_thread(self.journal.flush) > 0
+
+    async def _check_health(self) -> None:
+        """Noticing an outage, and the recovery, without traffic (the check may write a probe)."""
+        await asyncio.to_thread(self.health.check)
+
+    async def _engine_round(self) -> None:
+        self.lifecycle.renew_leases()
+        self.lifecycle.resume_unfinished()
+
     async def aclose(self) -> None:
+        try:
+            self.lifecycle.release_leases()  # a restart resumes this process's engine work at once
+        except StoreError as error:
+            log.error("could not give up the engine leases: %s", error)
         for task in list(self.lifecycle.tasks):
             task.cancel()
         await self.webhooks.aclose()
         if self.replay is not None:
             await self.replay.aclose()
         await self.engine.aclose()
-        await self.backend.aclose()
+        with contextlib.suppress(StoreError):  # a journal that cannot be flushed is given up
+            await self.backend.aclose()
 
 
 def preflight(settings: Settings, *, engine: bool = True) -> tuple[list[Rule], tuple[Quirk, ...]]:
-    """What settings name beyond their own values (the rules file, quirks, the engine's extra, unless
-    an engine is given), checked before anything starts; SettingsError naming the problem."""
+    """What settings name beyond their own values (the rules file, quirks, the store, the engine's extra,
+    unless an engine is given), checked before anything starts; SettingsError naming the problem."""
     try:
         rules = load_rules(settings.rules_file)
         quirks = select_quirks(settings.profile, settings.quirks)
@@ -115,6 +185,11 @@ def preflight(settings: Settings, *, engine: bool = True) -> tuple[list[Rule], t
         raise SettingsError(str(error)) from None
     if settings.replay_dir is not None and settings.workers > 1:
         raise SettingsError("--replay keeps each replayed job in its process: use it with --workers 1")
+    if not is_redis_url(settings.store):  # a Redis store is checked by /ready: it may come up later
+        try:
+            check_store(settings.store)
+        except StoreError as error:
+            raise SettingsError(f"setting 'store': {error}") from None
     if engine and settings.engine == "diffusers" and importlib.util.find_spec("torch") is None:
         raise SettingsError(f"engine 'diffusers' needs the reference extra: {REFERENCE_INSTALL}")
     return rules, quirks
@@ -126,19 +201,27 @@ def build_runtime(
     """Everything a server process holds; raises SettingsError naming a setting it cannot use."""
     rules, quirks = preflight(settings, engine=engine is None)
     clock = clock or SystemClock()
-    backend = open_backend(settings)
-    engine = engine if engine is not None else build_engine(settings, backend.queue, clock)
+    try:
+        backend = open_backend(settings)
+    except StoreError as error:
+        raise SettingsError(f"setting 'store': {error}") from None
+    try:
+        engine = engine if engine is not None else build_engine(settings, backend.workers, clock)
+    except BaseException:
+        backend.close()
+        raise
     store = backend.jobs
-    lifecycle = Lifecycle(store, clock, engine)
+    renders = engine.name != "remote"  # a remote engine's jobs are rendered by `mixmock worker`s
+    lifecycle = Lifecycle(store, clock, engine, lease_s=settings.engine_lease_s, renders=renders)
+    health = StoreHealth(store, shown(settings.store))
     webhooks = WebhookDispatcher(
         backend.deliveries,
         WebhookPolicy(allow_hosts=settings.webhook_allow_hosts, retry_for_s=settings.webhook_retry_s),
         clock,
         lifecycle.lookup,
+        health=health,
     )
     lifecycle.listeners.append(webhooks.job_finished)
-    health = StoreHealth(store)
-    webhooks.on_store_error = health.failed
     latency = parse_latency(settings.latency) if settings.latency else None
     rules_file = RulesFile(settings.rules_file, rules)
     quiet_dropped_connections()
@@ -176,45 +259,3 @@ def purge_expired(runtime: Runtime) -> int:
     if purged:
         log.info("purged %d expired jobs", purged)
     return purged
-
-
-async def _purge_loop(runtime: Runtime) -> None:
-    while True:
-        try:
-            purge_expired(runtime)
-        except StoreUnavailableError as error:  # logged once by the health tracker; try again next round
-            runtime.health.failed(error)
-        except Exception:  # a locked or broken store must not stop the server; try again next round
-            log.exception("purging expired jobs failed")
-        await asyncio.sleep(runtime.settings.purge_every_s)
-
-
-async def _journal_loop(runtime: Runtime) -> None:
-    """Write the journal's buffered entries every FLUSH_EVERY_S, so other workers see them soon."""
-    journal = runtime.journal
-    while True:
-        await asyncio.sleep(FLUSH_EVERY_S if runtime.health.ok else HEALTH_EVERY_S)
-        if journal.pending:
-            try:  # in a thread: a networked journal's round trip must not hold up the event loop
-                await asyncio.to_thread(journal.flush)
-            except StoreUnavailableError as error:  # the entries stay buffered (bounded) for the next try
-                runtime.health.failed(error)
-            except Exception:  # the journal is for inspection; a full disk must not stop the server
-                log.exception("writing the request journal failed")
-
-
-async def _rules_file_loop(runtime: Runtime) -> None:
-    """Read the rules file again when it changes (a bad edit keeps the last good rules: rule_book.py)."""
-    while True:
-        await asyncio.sleep(runtime.settings.rules_poll_s)
-        try:
-            runtime.rules.file.check()
-        except Exception:  # the file's rules stay as they were; the server goes on
-            log.exception("checking the rules file failed")
-
-
-async def _health_loop(runtime: Runtime) -> None:
-    """Ping the store every HEALTH_EVERY_S, so an outage and the recovery are noticed without traffic."""
-    while True:
-        await asyncio.to_thread(runtime.health.check)
-        await asyncio.sleep(HEALTH_EVERY_S)

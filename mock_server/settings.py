@@ -28,7 +28,9 @@ from mock_server.state.redis.urls import is_redis_url, redis_url_problem
 from openapi.vocabulary import SCENARIOS
 
 __all__ = [
+    "ADMIN_MODES",
     "ENV_PREFIX",
+    "AdminMode",
     "Declaration",
     "ErrorStatus",
     "Profile",
@@ -45,6 +47,8 @@ __all__ = [
 ENV_PREFIX = "MIXMOCK_"
 Profile = Literal["documented", "observed"]
 ErrorStatus = Literal["vendor", "rest"]
+AdminMode = Literal["auto", "open", "off"]
+ADMIN_MODES: tuple[AdminMode, ...] = ("auto", "open", "off")
 T = TypeVar("T")
 Convert = Callable[[Any], Any]
 Check = Callable[[Any], "str | None"]  # why a converted value is unusable, or None
@@ -114,6 +118,20 @@ def _choice(*allowed: str) -> Convert:
         return value
 
     return convert
+
+
+_ADMIN_WORDS = {"true": "auto", "yes": "auto", "1": "auto", "false": "off", "no": "off", "0": "off"}
+
+
+def _admin_mode(raw: Any) -> str:
+    """auto, open or off; a boolean (the setting's earlier form) is auto or off."""
+    if isinstance(raw, bool):
+        return "auto" if raw else "off"
+    text = _text(raw).strip().lower()
+    text = _ADMIN_WORDS.get(text, text)
+    if text not in ADMIN_MODES:
+        raise ValueError(f"expected one of {', '.join(ADMIN_MODES)}")
+    return text
 
 
 def _shares(allowed: tuple[str, ...], what: str) -> Convert:
@@ -381,7 +399,8 @@ class Settings:
     )
     engine_lease_s: float = _seconds(
         30.0,
-        "engine workers: a job whose worker has not renewed its lease for this long is taken up again",
+        "engine work (an eager engine's or a `mixmock worker`'s job) whose process stopped (killed, crashed) "
+        "is taken up by another process or a restart this long after its last sign of life",
         flag="--engine-lease",
         check=_positive,
     )
@@ -422,14 +441,25 @@ class Settings:
         check=_between(0, 1),
         metavar="FRACTION",
     )
-    admin: bool = _switch(True, "the /_mixmock/ inspection API", "--no-admin")
-    admin_token: str | None = _text_or_none("require Authorization: Bearer TOKEN on /_mixmock/", "TOKEN")
+    admin: AdminMode = _setting(
+        "auto",
+        help="the /_mixmock/ inspection API. auto: open on a loopback host, else only with --admin-token; "
+        "open: open wherever the server listens (a private CI network); off: not served",
+        convert=_admin_mode,
+        choices=ADMIN_MODES,
+    )
+    admin_token: str | None = _text_or_none(
+        "require Authorization: Bearer TOKEN on /_mixmock/ (whatever the host)", "TOKEN"
+    )
     job_ttl_s: float = _seconds(86400.0, "jobs expire after this", flag="--job-ttl", check=_positive)
     purge_every_s: float = _seconds(
         60.0, "how often expired jobs are deleted", flag="--purge-every", check=_positive
     )
     max_body_bytes: int = _count(1 << 20, "request body size limit", metavar="BYTES")
     journal_size: int = _count(10_000, "request journal entries kept")
+    journal_bytes: int = _count(
+        64 << 20, "request journal: bytes kept (the oldest entries go first)", low=1 << 20, metavar="BYTES"
+    )
     # Replay: answer from a recording of `mixmock proxy --record DIR` (mock_server/replay/)
     replay_dir: str | None = _text_or_none(
         "answer from the recordings (*.har) in DIR, falling back to the spec", "DIR", flag="--replay"

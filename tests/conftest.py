@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
 from mock_server.access_log import ACCESS_LOG
 from mock_server.app import create_app
@@ -18,6 +19,8 @@ from mock_server.engines.base import Engine
 from mock_server.settings import Settings
 from mock_server.state.backends import Backend, open_backend
 from mock_server.state.clock import Clock, ManualClock
+from mock_server.state.database import close_database, open_database
+from mock_server.state.redis.urls import is_redis_url
 from mock_server.tooling.redis_server import Persistence, RedisServer, redis_binary, redis_server
 from mock_server.tooling.testing import InProcessClient, in_process
 
@@ -127,3 +130,40 @@ def open_state(backend_settings: Settings) -> Iterator[StateOpener]:
     yield open_one
     for backend in opened:
         backend.close()
+
+
+@pytest.fixture
+def break_writes(backend_settings: Settings, request: pytest.FixtureRequest) -> Iterator[Callable[[], None]]:
+    """`break_writes()`: from then on until the test ends, every write to the backend under test fails the
+    way a store in trouble refuses it (SQLite: a read-only file, SQLITE_READONLY; Redis: out of memory, OOM).
+    """
+    undo: list[Callable[[], None]] = []
+
+    def sqlite() -> None:
+        database = open_database(backend_settings.store)  # this process's shared connection to the file
+        with database.lock:
+            database.connection.execute("PRAGMA query_only = ON")
+
+        def restore() -> None:
+            with database.lock:
+                database.connection.execute("PRAGMA query_only = OFF")
+            close_database(database)
+
+        undo.append(restore)
+
+    def redis_store() -> None:
+        client = redis.Redis.from_url(backend_settings.store)
+        before = {name: str(value) for name, value in client.config_get("maxmemory*").items()}
+        client.config_set("maxmemory-policy", "noeviction")
+        client.config_set("maxmemory", 1)
+
+        def restore() -> None:
+            for name in ("maxmemory", "maxmemory-policy"):
+                client.config_set(name, before[name])
+            client.close()
+
+        undo.append(restore)
+
+    yield redis_store if is_redis_url(backend_settings.store) else sqlite
+    for restore in reversed(undo):
+        restore()

@@ -11,7 +11,7 @@ from mock_server.settings import Settings, SettingsError
 from mock_server.state.clock import Clock, SystemClock
 
 if TYPE_CHECKING:
-    from mock_server.state.redis.engine_queue import RedisEngineQueue
+    from mock_server.state.redis.engine_workers import RedisEngineWorkers
 
 __all__ = ["REFERENCE_INSTALL", "build_engine"]
 
@@ -20,17 +20,17 @@ REFERENCE_INSTALL = "pip install '.[reference]' in a clone of mixmock"
 
 
 def build_engine(
-    settings: Settings, queue: RedisEngineQueue | None = None, clock: Clock | None = None
+    settings: Settings, workers: RedisEngineWorkers | None = None, clock: Clock | None = None
 ) -> Engine:
-    """The configured engine; `remote` needs the store's engine queue (a Redis store)."""
+    """The configured engine; `remote` needs the store's registry of engine workers (a Redis store)."""
     if settings.engine == "synthetic":
         return SyntheticEngine()
     if settings.engine == "remote":
-        if queue is None:
+        if workers is None:
             raise SettingsError("engine 'remote' needs a Redis store (--store redis://HOST:PORT/DB)")
         from mock_server.engines.remote import RemoteEngine
 
-        return RemoteEngine(queue, clock or SystemClock(), fallback_job_s=settings.default_eta)
+        return RemoteEngine(workers, clock or SystemClock(), fallback_job_s=settings.default_eta)
     if settings.engine == "diffusers":
         try:
             module = importlib.import_module("mock_server.engines.diffusers")

@@ -1,39 +1,39 @@
 """The engine of an API replica whose images are computed elsewhere: by `mixmock worker` processes.
 
-The replica stores the job and puts its id on the shared queue (`state/redis/engine_queue.py`); a worker
-renders it and finishes it in the store, where any replica's fetch finds it. This engine only says how
-long that takes: the work queued ahead, shared by the live workers, times the seconds per job that the
-workers measure and publish.
+The replica stores the job as unclaimed engine work (`JobStore.create`), which it never claims itself; a
+worker claims it under a lease, renders it and finishes it in the store, where any replica's fetch finds
+it. This engine only says how long that takes: the work waiting ahead, shared by the live workers
+(`state/redis/engine_workers.py`), times the seconds per job that the workers measure and publish.
 """
 
 from __future__ import annotations
 
 from mock_server.engines.base import ImageJob
 from mock_server.state.clock import Clock
-from mock_server.state.redis.engine_queue import RedisEngineQueue
+from mock_server.state.redis.engine_workers import RedisEngineWorkers
 
 __all__ = ["RemoteEngine", "RenderedElsewhereError"]
 
 
 class RenderedElsewhereError(RuntimeError):
-    """`render` was called on an API replica: its jobs go to the queue, and workers render them."""
+    """`render` was called on an API replica: engine workers render its jobs."""
 
 
 class RemoteEngine:
     name = "remote"
     lazy = False
 
-    def __init__(self, queue: RedisEngineQueue, clock: Clock, fallback_job_s: float) -> None:
-        self.queue = queue
+    def __init__(self, workers: RedisEngineWorkers, clock: Clock, fallback_job_s: float) -> None:
+        self.workers = workers
         self._clock = clock
         self._fallback_job_s = fallback_job_s  # until a worker has measured a job
 
     def estimate_seconds(self, job: ImageJob) -> float:
-        return self.queue.state(self._clock.now()).eta(self._fallback_job_s * max(1, job.samples))
+        return self.workers.state(self._clock.now()).eta(self._fallback_job_s * max(1, job.samples))
 
     async def render(self, job: ImageJob) -> list[bytes]:
         raise RenderedElsewhereError(
-            "the remote engine renders nothing in the API replica: its jobs are queued for `mixmock worker`"
+            "the remote engine renders nothing in the API replica: `mixmock worker` processes render its jobs"
         )
 
     async def aclose(self) -> None:

@@ -20,7 +20,7 @@ from mock_server.state.jobs import Job, key_digest
 from openapi.operations import Operation
 from openapi.vocabulary import UNSIZED_DEFAULT, failed_job_message
 
-__all__ = ["error_body", "generate"]
+__all__ = ["error_body", "error_reply", "generate"]
 
 
 def error_body(operation: Operation, outcome: Outcome) -> dict[str, Any]:
@@ -32,6 +32,11 @@ def error_body(operation: Operation, outcome: Outcome) -> dict[str, Any]:
     if outcome.example == "error_validation" and outcome.violations:
         body["message"] = " ".join(violation.message for violation in outcome.violations)
     return body
+
+
+def error_reply(operation: Operation, outcome: Outcome) -> ResponseDraft:
+    """The vendor's error reply an error outcome names (validation, key, rate limit, 500, 503...)."""
+    return ResponseDraft(outcome.status_code, error_body(operation, outcome), outcome.example)
 
 
 def _generation_time(runtime: Runtime, job_id: int, params: Mapping[str, Any], samples: int) -> float:
@@ -74,12 +79,13 @@ def _build_job(runtime: Runtime, operation: Operation, intake: Intake, outcome: 
         webhook=params.get("webhook"),
         track_id=params.get("track_id"),
         extra=_extra(runtime, intake, job_id, processing),
+        eager=not runtime.engine.lazy,
     )
 
 
 def _extra(runtime: Runtime, intake: Intake, job_id: int, processing: bool) -> dict[str, Any]:
     """The key's digest (for the queue limit) and, drawn by the failed-job rate, whether the job fails."""
-    extra: dict[str, Any] = {"key": key_digest(intake.body.get("key"))}
+    extra: dict[str, Any] = {"key": key_digest(intake.body.get("key"), runtime.key_secret)}
     rate = runtime.settings.failed_job_rate
     if processing and runtime.engine.lazy and rate > 0 and runtime.ids.fraction(job_id, "fails") < rate:
         extra["fails"] = True
@@ -115,16 +121,10 @@ def _processing(operation: Operation, intake: Intake, job: Job, eta: float) -> d
 async def _eager(
     runtime: Runtime, operation: Operation, intake: Intake, outcome: Outcome, job: Job
 ) -> ResponseDraft:
-    """An eager engine gets `queue_threshold_s` to finish; after that the client polls. Jobs for engine
-    workers (`--engine remote`) go on the shared queue and are answered `processing` at once."""
-    if runtime.backend.queue is not None and runtime.engine.name == "remote":
-        runtime.backend.queue.enqueue(job.id)
-        eta = runtime.engine.estimate_seconds(job.image_job)
-        return ResponseDraft(
-            outcome.status_code, _processing(operation, intake, job, eta), "processing", job=job
-        )
+    """An eager engine gets `queue_threshold_s` to finish; after that the client polls. None from
+    `start_engine`: another process renders the job (an engine worker, for `--engine remote`)."""
     task = runtime.lifecycle.start_engine(job)
-    if outcome.scenario != "processing":
+    if task is not None and outcome.scenario != "processing":
         try:
             done = await asyncio.wait_for(asyncio.shield(task), runtime.settings.queue_threshold_s)
         except TimeoutError:
@@ -143,7 +143,7 @@ async def _eager(
 
 async def _create(runtime: Runtime, operation: Operation, intake: Intake, outcome: Outcome) -> ResponseDraft:
     if outcome.scenario == "error":
-        return ResponseDraft(outcome.status_code, error_body(operation, outcome), outcome.example)
+        return error_reply(operation, outcome)
     if outcome.scenario == "failed":
         return ResponseDraft(outcome.status_code, operation.reply_example(outcome.example), outcome.example)
     job = await _new_job(runtime, operation, intake, outcome)

@@ -11,7 +11,9 @@
 
 Around the stages: run-time defaults and fault plans before them; the journal entry, webhook scheduling,
 latency and the fault's way of sending the reply after them. With `--replay DIR`, one hook after intake:
-a recorded exchange that matches answers instead of stages 2-6 (mock_server/replay/).
+a recorded exchange that matches answers instead of stages 2-6 (mock_server/replay/). A store that fails
+(a full disk, Redis down) gives the vendor's 503 reply, here and nowhere else (`_store_failed`); a client
+that hangs up before its body arrived gets nothing, and the journal says so.
 """
 
 from __future__ import annotations
@@ -21,26 +23,31 @@ import logging
 from dataclasses import dataclass, replace
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
-from mock_server.pipeline.generation import generate
+from mock_server.pipeline.generation import error_reply, generate
 from mock_server.pipeline.intake import Intake, read_intake
 from mock_server.pipeline.negotiation import Outcome, Policy, negotiate
 from mock_server.pipeline.preferences import Prefer, PreferenceError, Preferences, parse_prefer
 from mock_server.pipeline.rendering import render
 from mock_server.pipeline.routing import route
 from mock_server.pipeline.validation import ResponseDraft, validate_request, validate_response
-from mock_server.problems import Problem, problem_response
+from mock_server.problems import Problem, problem_response, store_unavailable
 from mock_server.runtime import Runtime
+from mock_server.services.background import FailureLog
 from mock_server.services.faults import FaultPlan, deliver
-from mock_server.services.journal import JournalEntry, redact
-from mock_server.state.jobs import StoreUnavailableError, key_digest
+from mock_server.services.journal import JournalEntry
+from mock_server.services.redaction import redact
+from mock_server.state.jobs import StoreError, key_digest
 from openapi.operations import Operation
 
 __all__ = ["handle"]
 
 log = logging.getLogger("mixmock")
+CLIENT_CLOSED = 499  # the journal's status for a request whose client hung up (nginx's convention)
+_JOURNAL_FAILURES = FailureLog("journaling requests")
 
 
 @dataclass
@@ -48,6 +55,7 @@ class _Trace:
     """What the journal records about one request, filled in as the stages run."""
 
     plan: FaultPlan
+    route: Operation | None = None  # the operation routed to, once known
     operation: str | None = None
     body: Any = None
     why: str = "default"
@@ -85,7 +93,8 @@ def _queue_full(runtime: Runtime, operation: Operation, intake: Intake) -> bool:
     limit = runtime.settings.queue_limit
     if limit is None or operation.kind != "create" or "error_rate_limit" not in operation.examples:
         return False
-    return runtime.store.pending_count(key_digest(intake.body.get("key")), runtime.clock.now()) >= limit
+    digest = key_digest(intake.body.get("key"), runtime.key_secret)
+    return runtime.store.pending_count(digest, runtime.clock.now()) >= limit
 
 
 def _why(outcome: Outcome, preferences: Preferences, operation: Operation) -> str:
@@ -102,7 +111,7 @@ async def _stages(runtime: Runtime, request: Request, trace: _Trace) -> Response
     prefer = parse_prefer(request.headers.getlist("prefer"))  # 0: a bad Prefer value fails before routing
     routed = route(runtime.routes, request.method, _path(request))  # 1
     operation = routed.operation
-    trace.operation = operation.operation_id
+    trace.route, trace.operation = operation, operation.operation_id
     intake = await read_intake(request, routed.path_params, runtime.settings.public_url, runtime.limits)
     trace.body = redact(intake.body)
     if runtime.replay is not None:  # the replay hook: a recorded exchange answers when one matches
@@ -110,18 +119,8 @@ async def _stages(runtime: Runtime, request: Request, trace: _Trace) -> Response
         if replayed is not None:
             trace.why, trace.job_id, trace.status = replayed.why, replayed.job_id, replayed.status
             return replayed.response
-    try:
-        outcome, draft = await _answer(runtime, operation, intake, prefer, trace)
-    except StoreUnavailableError as error:  # the vendor's 503: the service is down, not the request wrong
-        runtime.health.failed(error)
-        outcome = Outcome("error", "server_error_503", 503, forced=True)
-        draft = await generate(runtime, operation, intake, outcome)
-        trace.why = f"store unavailable: {error.reason}"
-    _note(trace, draft)
-    self_violations = validate_response(operation, draft)  # 5
-    return render(
-        operation, outcome, draft, self_violations, strict=runtime.settings.strict, quirks=runtime.quirks
-    )  # 6
+    outcome, draft = await _answer(runtime, operation, intake, prefer, trace)
+    return _reply(runtime, trace, operation, outcome, draft)
 
 
 async def _answer(
@@ -145,6 +144,35 @@ async def _answer(
     if operation.kind == "create" and draft.job is not None and draft.job.webhook:
         runtime.webhooks.schedule(draft.job)
     return outcome, draft
+
+
+def _reply(
+    runtime: Runtime, trace: _Trace, operation: Operation, outcome: Outcome, draft: ResponseDraft
+) -> Response:
+    """Stages 5 and 6 for a built reply, noted in the trace."""
+    _note(trace, draft)
+    self_violations = validate_response(operation, draft)  # 5
+    return render(
+        operation, outcome, draft, self_violations, strict=runtime.settings.strict, quirks=runtime.quirks
+    )  # 6
+
+
+def _store_failed(runtime: Runtime, trace: _Trace, error: StoreError) -> Response:
+    """The vendor's 503 reply (a problem where no vendor operation was routed to)."""
+    runtime.health.failed(error)  # logged once per outage, not once per request; /ready says it too
+    trace.why = f"store unavailable: {error.reason}"
+    operation = trace.route
+    if operation is None or 503 not in operation.responses:
+        return problem_response(store_unavailable(error))
+    outcome = Outcome("error", "server_error_503", 503, forced=True)
+    return _reply(runtime, trace, operation, outcome, error_reply(operation, outcome))
+
+
+class _NoReply(Response):
+    """Sends nothing: the client hung up before its request arrived, so there is no one to answer."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        return None
 
 
 def _note(trace: _Trace, draft: ResponseDraft) -> None:
@@ -171,8 +199,10 @@ def _record(runtime: Runtime, request: Request, trace: _Trace, response: Respons
     )
     try:
         runtime.journal.append(entry)
-    except Exception:  # the journal is for inspection; a full disk must not fail the reply
-        log.exception("could not journal %s %s", request.method, _path(request))
+    except StoreError as error:  # the journal is for inspection; a full disk must not fail the reply
+        _JOURNAL_FAILURES.failed(error)
+    except Exception:
+        log.exception("could not journal %s %s", request.method, _path(request)[:200])
 
 
 def _problem(trace: _Trace, problem: Problem) -> Response:
@@ -188,6 +218,12 @@ async def handle(runtime: Runtime, request: Request) -> Response:
         response = _problem(trace, Problem(400, "bad-preference", "Bad preference", str(error)))
     except Problem as problem:
         response = _problem(trace, problem)
+    except ClientDisconnect:
+        trace.why = "client disconnected before its request body arrived"
+        _record(runtime, request, trace, Response(status_code=CLIENT_CLOSED))
+        return _NoReply()
+    except StoreError as error:
+        response = _store_failed(runtime, trace, error)
     except Exception as error:  # a bug in the mock: say so as a problem, never as a vendor reply
         log.exception("internal error on %s %s", request.method, _path(request))
         detail = f"{type(error).__name__}: {error}"

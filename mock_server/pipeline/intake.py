@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -10,7 +12,7 @@ from starlette.requests import Request
 
 from mock_server.pipeline.limits import BodyLimits, declared_length_problem, decode_json, read_limited
 
-__all__ = ["MAX_BODY_BYTES", "Intake", "parse_body", "read_intake"]
+__all__ = ["MAX_BODY_BYTES", "Intake", "origin_of", "parse_body", "read_intake", "valid_host"]
 
 MAX_BODY_BYTES = 1 << 20
 _JSON_TYPES = {
@@ -50,14 +52,39 @@ def parse_body(content_type: str, raw: bytes, limits: BodyLimits | None = None) 
     return body, None
 
 
+# RFC 3986 host[:port]: a name (underscores allowed, as container names have them), an IPv4 address,
+# or an IPv6 address in brackets.
+_HOST = re.compile(
+    r"^(?:\[(?P<ipv6>[0-9A-Fa-f:.]+)\]|[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,251}[A-Za-z0-9_])?)"
+    r"(?::(?P<port>\d{1,5}))?$"
+)
+
+
+def valid_host(host: str) -> bool:
+    """Whether a Host header can stand in an URL as its authority (`a b`, `x/y`, `[::g]` cannot)."""
+    found = _HOST.match(host)
+    if found is None or (found["port"] is not None and int(found["port"]) > 65535):
+        return False
+    if found["ipv6"] is not None:
+        try:
+            ipaddress.IPv6Address(found["ipv6"])
+        except ValueError:
+            return False
+    return True
+
+
 def origin_of(request: Request, public_url: str | None) -> str:
+    """The configured public URL; else the request's Host when it is a valid authority; else the
+    address the request arrived at (a client's bad Host never makes an invalid output URL)."""
     if public_url:
         return public_url.rstrip("/")
+    scheme = request.scope.get("scheme", "http")  # request.url.scheme, without building the URL
     host = request.headers.get("host")
-    if not host:
-        server = request.scope.get("server") or ("127.0.0.1", 80)
-        host = f"{server[0]}:{server[1]}"
-    return f"{request.scope.get('scheme', 'http')}://{host}"  # request.url.scheme, without the URL
+    if not host or not valid_host(host):
+        address, port = request.scope.get("server") or ("127.0.0.1", None)
+        port = port or (443 if scheme == "https" else 80)  # a server that names no port (ASGI allows it)
+        host = f"[{address}]:{port}" if ":" in str(address) else f"{address}:{port}"
+    return f"{scheme}://{host}"
 
 
 async def read_intake(

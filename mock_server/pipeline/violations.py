@@ -11,7 +11,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Violation", "describe_value", "from_schema_errors"]
+__all__ = ["MAX_MESSAGE", "Violation", "describe_kind", "describe_value", "from_schema_errors"]
+
+MAX_MESSAGE = 300  # characters of one violation's message
 
 _TYPE_WORDS = {
     "integer": "an integer",
@@ -42,6 +44,17 @@ class Violation:
 
     def as_header_item(self) -> str:
         return f"{self.field or '<body>'}: {self.keyword}: {self.message}"
+
+
+def describe_kind(value: Any) -> str:
+    """What kind of JSON value `value` is, without showing it ("an array", "an empty string")."""
+    if isinstance(value, str):
+        return "an empty string" if not value.strip() else "a string"
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int | float):
+        return "a number"
+    return {list: "an array", dict: "an object", type(None): "null"}.get(type(value), "a value")
 
 
 def describe_value(value: Any, limit: int = 60) -> str:
@@ -110,7 +123,8 @@ def from_schema_errors(errors: Iterable[Any]) -> list[Violation]:
             # Laravel's `required` rule fails on "" and [] before any length rule is looked at.
             sentence = f"The {_label(path)} field is required"
         else:
-            sentence = _sentence(keyword, kind, path, str(error.message))
+            sentence = _sentence(keyword, kind, path, str(error.message)[:MAX_MESSAGE])
         received = f"{'.'.join(map(str, path))}={describe_value(error.instance)}" if path else "the body"
-        found.append(Violation(path, keyword, f"{sentence} (received {received}).", f"{sentence}."))
+        message = f"{sentence} (received {received})."
+        found.append(Violation(path, keyword, message[:MAX_MESSAGE], f"{sentence}."[:MAX_MESSAGE]))
     return found

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
-from mock_server.services.journal import REDACTED
+from mock_server.services.redaction import REDACTED
 
 __all__ = ["AUTH_HEADERS", "REDACTED", "Redactor"]
 

@@ -5,7 +5,9 @@ GET  /_mixmock/jobs?limit=50 · GET /_mixmock/jobs/{id}               the job st
 GET  /_mixmock/webhooks?state=pending                                 deliveries with every attempt
 GET|PUT|DELETE /_mixmock/defaults   {"prefer": "scenario=processing", "ratios": {"processing": 0.3}}
 POST /_mixmock/reset                                                  forget journal, deliveries, defaults
-Every route answers 401 without `Authorization: Bearer <token>` when a token is configured.
+Listings are pages, newest last: `next_before` (when not null) is the `before=` of the next older page.
+Who may call them is decided by `admin_access`: a token (401 without it), or closed (403) when the
+server listens beyond loopback without a token or `--admin open`.
 """
 
 from __future__ import annotations
@@ -14,47 +16,66 @@ import dataclasses
 import hmac
 import json
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, get_args
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
+from mock_server.pipeline.limits import BodyLimits, decode_json, read_limited
 from mock_server.problems import Problem, problem_response, store_unavailable
+from mock_server.services.admin_access import AdminAccess
 from mock_server.services.defaults import DefaultsError, DefaultsStore, parse_defaults
-from mock_server.services.deliveries import Deliveries, DeliveryState
+from mock_server.services.deliveries import DeliveryState, DeliveryStore
 from mock_server.services.journal import Journal, parse_filters
-from mock_server.state.jobs import Job, StoreUnavailableError
+from mock_server.state.jobs import MAX_JOB_ID, Job, Page, StoreError
 
 __all__ = ["DEFAULT_PREFIX", "Admin", "JobsView", "admin_endpoint", "admin_mount"]
 
 DEFAULT_PREFIX = "/_mixmock"
 Endpoint = Callable[[Request], Awaitable[Response]]
+_DEFAULTS_BODY = BodyLimits(max_bytes=64 * 1024, max_depth=8, max_nodes=1000)  # a PUT /defaults body
 
 
 class JobsView(Protocol):
     def get(self, job_id: int) -> Job | None: ...
 
-    def recent(self, limit: int) -> list[Job]: ...
+    def page(self, limit: int, *, before: int | None = None) -> Page[Job]: ...
 
 
 @dataclass
 class Admin:
     journal: Journal
-    deliveries: Deliveries
+    deliveries: DeliveryStore
     defaults: DefaultsStore
     jobs: JobsView
-    token: str | None = None
+    access: AdminAccess = field(default_factory=lambda: AdminAccess("open", why="open"))
     on_reset: Callable[[], None] | None = None  # e.g. restart the seeded generators
 
 
 def _limit(request: Request, default: int = 100) -> int:
     raw = request.query_params.get("limit", str(default))
-    if not raw.isdigit() or not 1 <= int(raw) <= 10_000:
-        detail = f"limit={raw!r} must be a whole number from 1 to 10000"
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 5 or not 1 <= int(raw) <= 10_000:
+        detail = f"limit={raw[:40]!r} must be a whole number from 1 to 10000"
         raise Problem(400, "bad-query", "Bad query", detail)
     return int(raw)
+
+
+def _id(raw: str | None) -> int | None:
+    """A job, entry or delivery id from the URL; None for text that is no id (no such one exists)."""
+    if raw is None or not raw.isascii() or not raw.isdigit() or len(raw) > 19 or int(raw) > MAX_JOB_ID:
+        return None
+    return int(raw)
+
+
+def _before(request: Request) -> int | None:
+    raw = request.query_params.get("before")
+    before = _id(raw)
+    if raw is not None and before is None:
+        detail = f"before={raw[:40]!r} must be an id (a whole number below 2**63) from next_before"
+        raise Problem(400, "bad-query", "Bad query", detail)
+    return before
 
 
 def _job_dict(job: Job) -> dict[str, Any]:
@@ -67,24 +88,32 @@ def _json(data: Any) -> Response:
     return Response(json.dumps(data, default=str), media_type="application/json")
 
 
+def _refusal(access: AdminAccess, request: Request) -> Problem | None:
+    if access.state == "closed":
+        return Problem(403, "admin-closed", "Admin API closed", access.why)
+    if access.state == "token" and access.token is not None:
+        sent = request.headers.get("authorization", "")
+        if not hmac.compare_digest(sent.encode(), f"Bearer {access.token}".encode()):
+            return Problem(
+                401,
+                "admin-unauthorized",
+                "Admin token required",
+                "send Authorization: Bearer <the configured admin token>",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+    return None
+
+
 def _guarded(admin: Admin, endpoint: Endpoint) -> Endpoint:
     async def guarded(request: Request) -> Response:
-        if admin.token is not None:
-            sent = request.headers.get("authorization", "")
-            if not hmac.compare_digest(sent.encode(), f"Bearer {admin.token}".encode()):
-                problem = Problem(
-                    401,
-                    "admin-unauthorized",
-                    "Admin token required",
-                    "send Authorization: Bearer <the configured admin token>",
-                    headers={"WWW-Authenticate": "Bearer"},
-                )
-                return problem_response(problem)
+        refused = _refusal(admin.access, request)
+        if refused is not None:
+            return problem_response(refused)
         try:
             return await endpoint(request)
         except Problem as problem:
             return problem_response(problem)
-        except StoreUnavailableError as error:
+        except StoreError as error:
             return problem_response(store_unavailable(error))
 
     return guarded
@@ -96,40 +125,53 @@ def admin_endpoint(admin: Admin, endpoint: Endpoint) -> Endpoint:
     return _guarded(admin, endpoint)
 
 
+async def _defaults_body(request: Request) -> Any:
+    raw, problem = await read_limited(request.stream(), _DEFAULTS_BODY)
+    if problem is None:
+        body, problem = decode_json(raw, _DEFAULTS_BODY)
+    if problem is not None:
+        raise Problem(400, "bad-defaults", "Bad defaults", f"the body is not usable JSON: {problem}")
+    return body
+
+
 def _routes(admin: Admin) -> list[BaseRoute]:
     async def requests(request: Request) -> Response:
-        pairs = [(name, value) for name, value in request.query_params.multi_items() if name != "limit"]
+        pairs = [(name, value) for name, value in request.query_params.multi_items()]
+        pairs = [(name, value) for name, value in pairs if name not in ("limit", "before")]
         try:
             filters = parse_filters(pairs)
         except ValueError as error:
             raise Problem(400, "bad-query", "Bad query", str(error)) from None
-        entries = admin.journal.entries(filters, limit=_limit(request))
-        return _json({"requests": [entry.as_dict() for entry in entries]})
+        limit = _limit(request)
+        entries = admin.journal.entries(filters, limit=limit, before=_before(request))
+        older = entries[0].seq if len(entries) == limit else None
+        return _json({"requests": [entry.as_dict() for entry in entries], "next_before": older})
 
     async def jobs(request: Request) -> Response:
-        return _json({"jobs": [_job_dict(job) for job in admin.jobs.recent(_limit(request))]})
+        page = admin.jobs.page(_limit(request), before=_before(request))
+        return _json({"jobs": [_job_dict(job) for job in page.items], "next_before": page.next_before})
 
     async def job(request: Request) -> Response:
         raw = request.path_params["job_id"]
-        found = admin.jobs.get(int(raw)) if raw.isdigit() else None
+        job_id = _id(raw)
+        found = None if job_id is None else admin.jobs.get(job_id)
         if found is None:
-            raise Problem(404, "no-job", "No such job", f"no job has id {raw!r}")
+            shown = raw if len(raw) <= 40 else f"{raw[:40]}... ({len(raw)} characters)"
+            raise Problem(404, "no-job", "No such job", f"no job has id {shown!r}")
         return _json(_job_dict(found))
 
     async def webhooks(request: Request) -> Response:
         state = request.query_params.get("state")
         if state is not None and state not in get_args(DeliveryState):
             known = ", ".join(get_args(DeliveryState))
-            raise Problem(400, "bad-query", "Bad query", f"state={state!r} is not one of {known}")
-        found = admin.deliveries.all(state, limit=_limit(request))  # type: ignore[arg-type]
-        return _json({"deliveries": [delivery.as_dict() for delivery in found]})
+            raise Problem(400, "bad-query", "Bad query", f"state={state[:40]!r} is not one of {known}")
+        page = admin.deliveries.page(state, _limit(request), before=_before(request))  # type: ignore[arg-type]
+        found = [delivery.as_dict() for delivery in page.items]
+        return _json({"deliveries": found, "next_before": page.next_before})
 
     async def defaults(request: Request) -> Response:
         if request.method == "PUT":
-            try:
-                body = json.loads(await request.body())
-            except ValueError:
-                raise Problem(400, "bad-defaults", "Bad defaults", "the body is not JSON") from None
+            body = await _defaults_body(request)
             try:
                 admin.defaults.set(parse_defaults(body))
             except DefaultsError as error:

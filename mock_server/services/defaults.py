@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from mock_server.parsing import parse_shares
 from mock_server.pipeline.preferences import Prefer, PreferenceError, parse_prefer
 from mock_server.state.database import close_database, open_database
+from mock_server.state.jobs import StoreError
 from openapi.vocabulary import SCENARIOS
 
 __all__ = ["Defaults", "DefaultsError", "DefaultsStore", "SQLiteDefaults", "parse_defaults"]
@@ -65,10 +66,12 @@ def parse_defaults(body: Any) -> Defaults:
 
 
 class DefaultsStore(Protocol):
-    """Where the defaults live (the job store's SQLite file, or Redis); a change made through any process
-    is what the next request of every process sees."""
+    """Where the run-time defaults live (the job store's SQLite file, or Redis), shared by every process;
+    methods raise StoreError on failure."""
 
-    def get(self) -> Defaults: ...
+    def get(self) -> Defaults:
+        """The current defaults; a change made through any process shows in the next call."""
+        ...
 
     def set(self, defaults: Defaults) -> None: ...
 
@@ -88,16 +91,19 @@ class SQLiteDefaults:
 
     def __init__(self, path: str) -> None:
         self._database = open_database(path)
-        self._db, self._lock = self._database.connection, self._database.lock
         self._closed = False
         key = self._database.key
         self._signal = None if key == ":memory:" else key + "-defaults"
         self._seen: int | None = None  # the signal's size when `_current` was read; None: read again
         self._current = Defaults()
-        with self._lock:
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS scenario_defaults (id INTEGER PRIMARY KEY, doc TEXT NOT NULL)"
-            )
+        try:
+            with self._database.writing as db:
+                db.execute(
+                    "CREATE TABLE IF NOT EXISTS scenario_defaults (id INTEGER PRIMARY KEY, doc TEXT NOT NULL)"
+                )
+        except BaseException:
+            self.close()
+            raise
 
     def _version(self) -> int:
         if self._signal is None:
@@ -111,8 +117,8 @@ class SQLiteDefaults:
         version = self._version()  # before the read: a change after it shows as a new size next time
         if version == self._seen:
             return self._current
-        with self._lock:
-            row = self._db.execute("SELECT doc FROM scenario_defaults WHERE id = 1").fetchone()
+        with self._database.reading as db:
+            row = db.execute("SELECT doc FROM scenario_defaults WHERE id = 1").fetchone()
         if row is None:
             current = Defaults()
         else:
@@ -122,24 +128,28 @@ class SQLiteDefaults:
         return current
 
     def set(self, defaults: Defaults) -> None:
-        with self._lock:
-            self._db.execute(
+        with self._database.writing as db:
+            db.execute(
                 "INSERT OR REPLACE INTO scenario_defaults (id, doc) VALUES (1, ?)",
                 (json.dumps(defaults.as_dict()),),
             )
         self._changed()
 
     def clear(self) -> None:
-        with self._lock:
-            self._db.execute("DELETE FROM scenario_defaults")
+        with self._database.writing as db:
+            db.execute("DELETE FROM scenario_defaults")
         self._changed()
 
     def _changed(self) -> None:
         """Signal a change, after it is committed: every reader's next `get` reads the row again."""
         self._seen = None
         if self._signal is not None:
-            with open(self._signal, "ab") as signal:
-                signal.write(b".")
+            try:
+                with open(self._signal, "ab") as signal:
+                    signal.write(b".")
+            except OSError as error:
+                why = f"its defaults signal file {self._signal!r} cannot be written: {error.strerror}"
+                raise StoreError(repr(self._database.key), why) from None
 
     def close(self) -> None:
         if not self._closed:

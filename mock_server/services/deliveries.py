@@ -1,7 +1,11 @@
-"""Webhook deliveries and their attempt log, in a table of the job store's SQLite file.
+"""Webhook deliveries and their attempt log: the `DeliveryStore` interface and its SQLite table (the
+Redis one is `state/redis/deliveries.py`).
 
-One row per job (a job is delivered once, whichever worker finishes it); `claim_due` takes a lease on a
-row so that two workers polling the same file never send the same delivery at the same time.
+One delivery per job (a job is delivered once, whichever worker finishes it). A sender takes deliveries
+with `claim_due`, which leases each to its owner token: while the lease runs, no other sender gets it and
+`hasten` leaves it alone, so an attempt in flight is never doubled. `release` appends the attempt to the
+log (always: the POST happened) and, if the owner still holds the lease, writes the new state and frees
+the delivery. `tests/unit/mock_server/services/test_delivery_store_contract.py` checks every backend.
 """
 
 from __future__ import annotations
@@ -12,14 +16,16 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal, Protocol
 
 from mock_server.state.database import close_database, open_database
+from mock_server.state.jobs import MAX_JOB_ID, PAGE_BYTES, Page
 
 __all__ = [
     "Attempt",
-    "Deliveries",
     "Delivery",
     "DeliveryState",
+    "DeliveryStore",
     "SQLiteDeliveries",
     "decode_delivery",
+    "encode_attempt",
     "encode_delivery",
 ]
 
@@ -30,7 +36,7 @@ DeliveryState = Literal["pending", "delivered", "refused", "gave_up"]
 class Attempt:
     at: float
     status: int | None  # the receiver's HTTP status; None when there was no reply
-    error: str | None  # why there was no reply (connection refused, timeout, refused host)
+    error: str | None  # why there was no reply (connection refused, timeout, refused host), or a redirect
 
     @property
     def ok(self) -> bool:
@@ -53,31 +59,8 @@ class Delivery:
         return asdict(self)
 
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS webhook_deliveries (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    job_id INTEGER NOT NULL UNIQUE,
-    state TEXT NOT NULL,
-    next_at REAL NOT NULL,
-    doc TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS webhook_due ON webhook_deliveries (state, next_at);
-"""
-
-
-def encode_delivery(delivery: Delivery) -> str:
-    return json.dumps(delivery.as_dict(), separators=(",", ":"))
-
-
-def decode_delivery(row_id: int, state: str, next_at: float, doc: str | bytes) -> Delivery:
-    data = json.loads(doc)
-    data.update(id=row_id, state=state, next_at=next_at)
-    data["attempts"] = tuple(Attempt(**item) for item in data["attempts"])
-    return Delivery(**data)
-
-
-class Deliveries(Protocol):
-    """Where deliveries live (the job store's SQLite file, or Redis): shared by every process of a mock."""
+class DeliveryStore(Protocol):
+    """Where deliveries live; every method raises StoreError when the store fails."""
 
     def add(
         self,
@@ -89,24 +72,47 @@ class Deliveries(Protocol):
         state: DeliveryState,
         attempt: Attempt | None = None,
     ) -> Delivery:
-        """The job's delivery, created unless it exists already."""
+        """The job's delivery, created unless it exists already (then returned as it is)."""
         ...
 
-    def update(self, delivery: Delivery) -> None: ...
+    def claim_due(self, now: float, *, owner: str, lease_s: float, limit: int = 64) -> list[Delivery]:
+        """Pending deliveries due by `now` that no lease holds, each leased to `owner` until
+        `now + lease_s`, atomically: two callers never get the same delivery while its lease runs."""
+        ...
 
     def hasten(self, job_id: int, now: float) -> bool:
-        """Make a pending delivery due now; False when the job has none pending."""
+        """Make the job's pending delivery due at `now`, unless a lease holds it (an attempt is in
+        flight); True when it was moved."""
         ...
 
-    def claim_due(self, now: float, lease_s: float, limit: int = 64) -> list[Delivery]:
-        """Pending deliveries due by `now`, each leased to this caller for `lease_s` seconds, atomically:
-        two processes never claim the same delivery while its lease runs."""
+    def release(
+        self,
+        delivery_id: int,
+        owner: str,
+        *,
+        state: DeliveryState,
+        next_at: float,
+        attempt: Attempt | None = None,
+        payload: Mapping[str, Any] | None = None,
+        finished_at: float | None = None,
+    ) -> bool:
+        """End `owner`'s turn, atomically: `attempt` is appended to the log whoever holds the lease now
+        (every POST sent is logged); `state`, `next_at` (and `payload`, `finished_at` when given) are
+        written and the lease freed only if `owner` still holds it. True when they were written."""
         ...
 
     def for_job(self, job_id: int) -> Delivery | None: ...
 
-    def all(self, state: DeliveryState | None = None, limit: int = 1000) -> list[Delivery]:
-        """The newest `limit` deliveries (in `state`), oldest first."""
+    def page(
+        self,
+        state: DeliveryState | None = None,
+        limit: int = 1000,
+        *,
+        before: int | None = None,
+        max_bytes: int = PAGE_BYTES,
+    ) -> Page[Delivery]:
+        """The newest `limit` deliveries (in `state`, with an id below `before`), oldest first, stopping
+        once their stored size passes `max_bytes` (at least one is returned)."""
         ...
 
     def purge(self, before: float) -> int:
@@ -118,13 +124,51 @@ class Deliveries(Protocol):
     def close(self) -> None: ...
 
 
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS webhook_deliveries (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    job_id INTEGER NOT NULL UNIQUE,
+    state TEXT NOT NULL,
+    next_at REAL NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS webhook_due ON webhook_deliveries (state, next_at);
+"""
+# Added after the first release: a store file written before gets them on open.
+_LEASE_COLUMNS = {"lease_owner": "TEXT", "lease_until": "REAL NOT NULL DEFAULT 0"}
+_COLUMNS = "id, state, next_at, doc"
+
+
+def encode_delivery(delivery: Delivery) -> str:
+    return json.dumps(delivery.as_dict(), separators=(",", ":"))
+
+
+def encode_attempt(attempt: Attempt) -> str:
+    return json.dumps(asdict(attempt), separators=(",", ":"))
+
+
+def decode_delivery(row_id: int, state: str, next_at: float, doc: str | bytes | dict[str, Any]) -> Delivery:
+    """A delivery from its stored document (decoded already, or JSON) and the fields kept beside it."""
+    data = json.loads(doc) if isinstance(doc, str | bytes) else doc
+    data.update(id=row_id, state=state, next_at=next_at)
+    data["attempts"] = tuple(Attempt(**item) for item in data["attempts"])
+    return Delivery(**data)
+
+
 class SQLiteDeliveries:
     def __init__(self, path: str) -> None:
         self._database = open_database(path)
-        self._db, self._lock = self._database.connection, self._database.lock
         self._closed = False
-        with self._lock:
-            self._db.executescript(_SCHEMA)
+        try:
+            with self._database.writing as db:
+                db.executescript(_SCHEMA)
+                present = {row[1] for row in db.execute("PRAGMA table_info(webhook_deliveries)")}
+                for name, declaration in _LEASE_COLUMNS.items():
+                    if name not in present:
+                        db.execute(f"ALTER TABLE webhook_deliveries ADD COLUMN {name} {declaration}")
+        except BaseException:
+            self.close()
+            raise
 
     def add(
         self,
@@ -136,10 +180,9 @@ class SQLiteDeliveries:
         state: DeliveryState,
         attempt: Attempt | None = None,
     ) -> Delivery:
-        """The job's delivery, created unless it exists already."""
         draft = Delivery(0, job_id, url, state, next_at, created_at, (attempt,) if attempt else ())
-        with self._lock:
-            self._db.execute(
+        with self._database.writing as db:
+            db.execute(
                 "INSERT OR IGNORE INTO webhook_deliveries (job_id, state, next_at, doc) VALUES (?, ?, ?, ?)",
                 (job_id, state, next_at, encode_delivery(draft)),
             )
@@ -148,54 +191,91 @@ class SQLiteDeliveries:
             raise RuntimeError(f"the delivery of job {job_id} was not stored")
         return found
 
-    def update(self, delivery: Delivery) -> None:
-        with self._lock:
-            self._db.execute(
-                "UPDATE webhook_deliveries SET state = ?, next_at = ?, doc = ? WHERE id = ?",
-                (delivery.state, delivery.next_at, encode_delivery(delivery), delivery.id),
-            )
+    def claim_due(self, now: float, *, owner: str, lease_s: float, limit: int = 64) -> list[Delivery]:
+        with self._database.writing as db:
+            rows = db.execute(
+                "UPDATE webhook_deliveries SET lease_owner = ?, lease_until = ? WHERE id IN ("
+                "SELECT id FROM webhook_deliveries WHERE state = 'pending' AND next_at <= ? "
+                f"AND lease_until <= ? ORDER BY next_at LIMIT ?) RETURNING {_COLUMNS}",
+                (owner, now + lease_s, now, now, limit),
+            ).fetchall()
+        return sorted((decode_delivery(*row) for row in rows), key=lambda delivery: delivery.next_at)
 
     def hasten(self, job_id: int, now: float) -> bool:
-        """Make a pending delivery due now; False when the job has none pending."""
-        with self._lock:
-            cursor = self._db.execute(
+        with self._database.writing as db:
+            cursor = db.execute(
                 "UPDATE webhook_deliveries SET next_at = ? "
-                "WHERE job_id = ? AND state = 'pending' AND next_at > ?",
-                (now, job_id, now),
+                "WHERE job_id = ? AND state = 'pending' AND next_at > ? AND lease_until <= ?",
+                (now, job_id, now, now),
             )
         return cursor.rowcount > 0
 
-    def claim_due(self, now: float, lease_s: float, limit: int = 64) -> list[Delivery]:
-        """Pending deliveries due by `now`, each leased to this caller for `lease_s` seconds."""
-        with self._lock:
-            rows = self._db.execute(
-                "UPDATE webhook_deliveries SET next_at = ? WHERE id IN (SELECT id FROM webhook_deliveries "
-                "WHERE state = 'pending' AND next_at <= ? ORDER BY next_at LIMIT ?) "
-                "RETURNING id, state, next_at, doc",
-                (now + lease_s, now, limit),
-            ).fetchall()
-        return [decode_delivery(*row) for row in rows]
+    def release(
+        self,
+        delivery_id: int,
+        owner: str,
+        *,
+        state: DeliveryState,
+        next_at: float,
+        attempt: Attempt | None = None,
+        payload: Mapping[str, Any] | None = None,
+        finished_at: float | None = None,
+    ) -> bool:
+        doc = "doc"
+        values: list[Any] = []
+        if payload is not None:
+            doc, values = f"json_set({doc}, '$.payload', json(?))", [*values, json.dumps(payload)]
+        if finished_at is not None:
+            doc, values = f"json_set({doc}, '$.finished_at', ?)", [*values, finished_at]
+        with self._database.transaction() as db:
+            if attempt is not None:
+                db.execute(
+                    "UPDATE webhook_deliveries SET doc = json_insert(doc, '$.attempts[#]', json(?)) "
+                    "WHERE id = ?",
+                    (encode_attempt(attempt), delivery_id),
+                )
+            cursor = db.execute(
+                f"UPDATE webhook_deliveries SET state = ?, next_at = ?, doc = {doc}, lease_owner = NULL, "
+                "lease_until = 0 WHERE id = ? AND lease_owner = ?",
+                (state, next_at, *values, delivery_id, owner),
+            )
+        return cursor.rowcount > 0
 
     def for_job(self, job_id: int) -> Delivery | None:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT id, state, next_at, doc FROM webhook_deliveries WHERE job_id = ?", (job_id,)
+        with self._database.reading as db:
+            row = db.execute(
+                f"SELECT {_COLUMNS} FROM webhook_deliveries WHERE job_id = ?", (job_id,)
             ).fetchone()
         return None if row is None else decode_delivery(*row)
 
-    def all(self, state: DeliveryState | None = None, limit: int = 1000) -> list[Delivery]:
-        sql = "SELECT id, state, next_at, doc FROM webhook_deliveries"
-        args: tuple[Any, ...] = (limit,)
+    def page(
+        self,
+        state: DeliveryState | None = None,
+        limit: int = 1000,
+        *,
+        before: int | None = None,
+        max_bytes: int = PAGE_BYTES,
+    ) -> Page[Delivery]:
+        below = MAX_JOB_ID if before is None else min(before, MAX_JOB_ID)
+        sql = f"SELECT {_COLUMNS} FROM webhook_deliveries WHERE id < ?"
+        args: list[Any] = [below]
         if state is not None:
-            sql, args = sql + " WHERE state = ?", (state, limit)
-        with self._lock:
-            rows = self._db.execute(sql + " ORDER BY id DESC LIMIT ?", args).fetchall()
-        return [decode_delivery(*row) for row in reversed(rows)]
+            sql, args = sql + " AND state = ?", [*args, state]
+        found: list[tuple[int, str, float, str]] = []
+        size, more = 0, False
+        with self._database.reading as db:
+            for row in db.execute(sql + " ORDER BY id DESC LIMIT ?", (*args, limit + 1)):
+                if len(found) == limit or (found and size + len(row[3]) > max_bytes):
+                    more = True
+                    break
+                found.append(row)
+                size += len(row[3])
+        deliveries = [decode_delivery(*row) for row in reversed(found)]
+        return Page(deliveries, found[-1][0] if more and found else None)
 
     def purge(self, before: float) -> int:
-        """Forget finished deliveries created before `before` (pending ones are kept)."""
-        with self._lock:
-            cursor = self._db.execute(
+        with self._database.writing as db:
+            cursor = db.execute(
                 "DELETE FROM webhook_deliveries "
                 "WHERE state != 'pending' AND json_extract(doc, '$.created_at') < ?",
                 (before,),
@@ -203,8 +283,8 @@ class SQLiteDeliveries:
         return cursor.rowcount
 
     def clear(self) -> None:
-        with self._lock:
-            self._db.execute("DELETE FROM webhook_deliveries")
+        with self._database.writing as db:
+            db.execute("DELETE FROM webhook_deliveries")
 
     def close(self) -> None:
         if not self._closed:

@@ -1,7 +1,11 @@
 """The request journal: what each request sent (key redacted), the reply chosen and why; filterable.
 
-Kept in a table of the job store's SQLite file, so every worker process writes to one journal and a test
-reads it through any of them. Bounded: the oldest entries go once `max_entries` is passed.
+Kept in a table of the job store's SQLite file (or in a Redis stream, `state/redis/journal.py`), so every
+worker process and replica writes to one journal and a test reads it through any of them. Bounded three
+ways: each entry (its body is cut to a budget by `redaction`, its path and reason to MAX_TEXT
+characters), the number of entries (`max_entries`) and their total size (`max_bytes`); the oldest entries
+go first. A read never loads the whole journal: it walks back from the newest entry in batches and stops
+once it has `limit` matches.
 
 Write-behind: `append` only buffers the entry in memory; `flush` writes the buffer in one batch. A process
 flushes before each of its own reads, when `flush_every` entries are waiting, and when its server's flush
@@ -13,28 +17,27 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
+from mock_server.services.redaction import MAX_TEXT, cut_text
 from mock_server.state.database import close_database, open_database
 
 __all__ = [
     "FLUSH_EVERY_S",
-    "REDACTED",
     "EntryFilter",
     "Journal",
     "JournalEntry",
     "SQLiteJournal",
+    "bounded_entry",
     "decode_entry",
     "encode_entry",
     "matches",
     "parse_filters",
-    "redact",
 ]
 
-REDACTED = "[redacted]"
-MAX_TEXT = 2000  # longer strings are cut in the journal (a 1 MB prompt is noted, not kept)
 FLUSH_EVERY_S = 0.02  # how often a server process writes its buffered entries (see `services`)
+READ_BATCH = 64  # entries decoded at a time while a read walks back through the journal
 _FIELDS = ("operation", "method", "path", "status", "http_status", "example", "why", "job_id", "fault")
 
 
@@ -71,21 +74,11 @@ class JournalEntry:
         }
 
 
-def _cut(value: Any) -> Any:
-    if isinstance(value, str) and len(value) > MAX_TEXT:
-        return f"{value[:MAX_TEXT]}...[{len(value) - MAX_TEXT} more characters]"
-    if isinstance(value, list):
-        return [_cut(item) for item in value]
-    if isinstance(value, dict):
-        return {name: _cut(item) for name, item in value.items()}
-    return value
-
-
-def redact(body: Any) -> Any:
-    """The body fit for a journal: `key` replaced, strings over MAX_TEXT characters cut (a new value)."""
-    if not isinstance(body, dict):
-        return _cut(body)
-    return {name: REDACTED if name == "key" else _cut(value) for name, value in body.items()}
+def bounded_entry(entry: JournalEntry) -> JournalEntry:
+    """The entry with its path and reason cut to MAX_TEXT characters (its body is bounded by `redact`)."""
+    if len(entry.path) <= MAX_TEXT and len(entry.why) <= MAX_TEXT:
+        return entry
+    return replace(entry, path=cut_text(entry.path), why=cut_text(entry.why))
 
 
 @dataclass(frozen=True)
@@ -103,7 +96,7 @@ class EntryFilter:
             return value == self.raw
         try:
             wanted = json.loads(self.raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON (or nested past the parser): matches no value
             return False
         # 41 == 41.0 in Python; keep booleans apart from 1 and 0
         return bool(value == wanted and isinstance(value, bool) == isinstance(wanted, bool))
@@ -139,12 +132,22 @@ def matches(entry: JournalEntry, filters: Sequence[EntryFilter]) -> bool:
 
 
 class Journal(Protocol):
-    """Where the journal lives (the job store's SQLite file, or Redis), written behind in batches."""
+    """Where journal entries live, shared by every process; every method raises StoreError when the
+    store fails. The stored journal keeps at most `max_entries` entries and about `max_bytes` bytes of
+    them (trimming may lag by a write batch), the oldest going first; reads never return more."""
 
     max_entries: int
+    max_bytes: int
 
     def append(self, entry: JournalEntry) -> None:
-        """Buffer one entry; it is written at the next flush."""
+        """Record one entry (`bounded_entry` applied), possibly buffered until the next `flush`."""
+        ...
+
+    def flush(self) -> int:
+        """Write what this process buffered, in one batch, oldest first; returns how many entries.
+
+        A batch that cannot be written is given up (the journal is inspection data) and StoreError says
+        so: a failing store never makes a process's buffer grow."""
         ...
 
     @property
@@ -152,12 +155,11 @@ class Journal(Protocol):
         """Entries buffered in this process and not yet written."""
         ...
 
-    def flush(self) -> int:
-        """Write the buffered entries in one batch, oldest first; returns how many were written."""
-        ...
-
-    def entries(self, filters: Sequence[EntryFilter] = (), *, limit: int | None = None) -> list[JournalEntry]:
-        """Matching entries, oldest first; `limit` keeps the newest ones."""
+    def entries(
+        self, filters: Sequence[EntryFilter] = (), *, limit: int | None = None, before: int | None = None
+    ) -> list[JournalEntry]:
+        """Matching entries with `seq` below `before`, oldest first; with `limit`, the newest `limit` of
+        them. Reads walk back from the newest entry in batches: never the whole journal at once."""
         ...
 
     def clear(self) -> None: ...
@@ -174,33 +176,61 @@ CREATE TABLE IF NOT EXISTS journal (
     doc TEXT NOT NULL
 );
 """
+# Added after the first release: a store file written before gets it on open (its old rows count 0 bytes).
+_SIZE_COLUMN = "ALTER TABLE journal ADD COLUMN size INTEGER NOT NULL DEFAULT 0"
+_SIZE_INDEX = "CREATE INDEX IF NOT EXISTS journal_sizes ON journal (seq, size)"
+# The newest entries whose sizes add up to more than max_bytes, and everything older, go.
+_TRIM_BYTES = """
+DELETE FROM journal WHERE seq <= (
+    SELECT seq FROM (SELECT seq, SUM(size) OVER (ORDER BY seq DESC) AS total FROM journal)
+    WHERE total > ? ORDER BY seq DESC LIMIT 1
+)
+"""
 
 
 class SQLiteJournal:
     """The journal in a SQLite file (shared by worker processes) or `:memory:`, written behind in batches."""
 
     def __init__(
-        self, path: str, max_entries: int = 10_000, trim_every: int = 100, flush_every: int = 128
+        self,
+        path: str,
+        max_entries: int = 10_000,
+        trim_every: int = 100,
+        flush_every: int = 128,
+        max_bytes: int = 64 << 20,
     ) -> None:
-        bounds = {"max_entries": max_entries, "trim_every": trim_every, "flush_every": flush_every}
+        bounds = {
+            "max_entries": max_entries,
+            "trim_every": trim_every,
+            "flush_every": flush_every,
+            "max_bytes": max_bytes,
+        }
         for name, value in bounds.items():
             if value < 1:
                 raise ValueError(f"{name} must be at least 1, got {value!r}")
         self.max_entries = max_entries
+        self.max_bytes = max_bytes
         self._trim_every = trim_every
         self._flush_every = flush_every
         self._since_trim = 0
         self._pending: list[JournalEntry] = []
         self._database = open_database(path)
-        self._db, self._lock = self._database.connection, self._database.lock
+        self._lock = self._database.lock
         self._closed = False
-        with self._lock:
-            self._db.executescript(_SCHEMA)
+        try:
+            with self._database.writing as db:
+                db.executescript(_SCHEMA)
+                if "size" not in {row[1] for row in db.execute("PRAGMA table_info(journal)")}:
+                    db.execute(_SIZE_COLUMN)
+                db.execute(_SIZE_INDEX)
+        except BaseException:
+            self.close()
+            raise
 
     def append(self, entry: JournalEntry) -> None:
         """Buffer one entry; it is written at the next flush (at once when `flush_every` are waiting)."""
         with self._lock:
-            self._pending.append(entry)
+            self._pending.append(bounded_entry(entry))
             full = len(self._pending) >= self._flush_every
         if full:
             self.flush()
@@ -211,56 +241,80 @@ class SQLiteJournal:
         return len(self._pending)
 
     def flush(self) -> int:
-        """Write the buffered entries in one batch, oldest first; returns how many were written."""
+        """Write the buffered entries in one batch, oldest first; returns how many were written.
+
+        A batch that cannot be written is dropped (the journal is inspection data): StoreError says so.
+        """
         with self._lock:
             batch, self._pending = self._pending, []
             if not batch:
                 return 0
-            rows = [(entry.operation, encode_entry(entry)) for entry in batch]
-            self._db.execute("BEGIN IMMEDIATE")  # one transaction for the batch, not one per row
-            try:
-                self._db.executemany("INSERT INTO journal (operation, doc) VALUES (?, ?)", rows)
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+            docs = [(entry.operation, encode_entry(entry)) for entry in batch]
+            rows = [(operation, doc, len(doc)) for operation, doc in docs]
+            with self._database.transaction() as db:  # one transaction for the batch, not one per row
+                db.executemany("INSERT INTO journal (operation, doc, size) VALUES (?, ?, ?)", rows)
             self._since_trim += len(batch)
             if self._since_trim >= self._trim_every:
                 self._since_trim = 0
-                self._db.execute(
-                    "DELETE FROM journal WHERE seq <= (SELECT MAX(seq) FROM journal) - ?", (self.max_entries,)
-                )
+                self._trim()
         return len(batch)
 
-    def entries(self, filters: Sequence[EntryFilter] = (), *, limit: int | None = None) -> list[JournalEntry]:
-        """Matching entries, oldest first; `limit` keeps the newest ones."""
+    def _trim(self) -> None:
+        with self._database.writing as db:
+            db.execute(
+                "DELETE FROM journal WHERE seq <= (SELECT MAX(seq) FROM journal) - ?", (self.max_entries,)
+            )
+            db.execute(_TRIM_BYTES, (self.max_bytes,))
+
+    def entries(
+        self, filters: Sequence[EntryFilter] = (), *, limit: int | None = None, before: int | None = None
+    ) -> list[JournalEntry]:
+        """Matching entries, oldest first; `limit` keeps the newest ones, `before` continues a page."""
         self.flush()
         operation = next((f.raw for f in filters if f.path == ("operation",)), None)
-        sql, args = "SELECT seq, doc FROM journal", tuple[str, ...]()
+        sql = "SELECT seq, doc FROM journal WHERE seq < ? AND seq > ?"
         if operation is not None:
-            sql, args = sql + " WHERE operation = ?", (operation,)
-        with self._lock:
-            rows = self._db.execute(sql + " ORDER BY seq", args).fetchall()
-        decoded = (decode_entry(seq, doc) for seq, doc in rows[-self.max_entries :])
-        found = [entry for entry in decoded if matches(entry, filters)]
-        return found if limit is None else found[-limit:]
+            sql += " AND operation = ?"
+        with self._database.reading as db:
+            (newest,) = db.execute("SELECT coalesce(MAX(seq), 0) FROM journal").fetchone()
+        oldest_kept = newest - self.max_entries  # trimming lags; entries at or below it are already gone
+        below = min(before, newest + 1) if before is not None else newest + 1
+        found: list[JournalEntry] = []
+        while limit is None or len(found) < limit:
+            args = (below, oldest_kept, operation)[: 3 if operation is not None else 2]
+            with self._database.reading as db:
+                rows = db.execute(sql + " ORDER BY seq DESC LIMIT ?", (*args, READ_BATCH)).fetchall()
+            for seq, doc in rows:
+                entry = decode_entry(seq, doc)
+                if matches(entry, filters):
+                    found.append(entry)
+                    if len(found) == limit:
+                        break
+            if len(rows) < READ_BATCH:
+                break
+            below = rows[-1][0]
+        found.reverse()
+        return found
 
     def clear(self) -> None:
         with self._lock:
             self._pending = []
-            self._db.execute("DELETE FROM journal")
+            with self._database.writing as db:
+                db.execute("DELETE FROM journal")
 
     def __len__(self) -> int:
         self.flush()
-        with self._lock:
-            (count,) = self._db.execute("SELECT COUNT(*) FROM journal").fetchone()
+        with self._database.reading as db:
+            (count,) = db.execute("SELECT COUNT(*) FROM journal").fetchone()
         return int(count)
 
     def close(self) -> None:
         if not self._closed:
-            self.flush()
-            self._closed = True
-            close_database(self._database)
+            try:
+                self.flush()
+            finally:
+                self._closed = True
+                close_database(self._database)
 
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"), default=str)  # built once, not per entry

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from mock_server.pipeline.scenario_rules import Rule, RulesError, parse_rule
 from mock_server.state.database import close_database, open_database
+from mock_server.state.jobs import StoreError
 from mock_server.state.signal import SignalFile
 
 __all__ = [
@@ -63,7 +64,7 @@ class RuleSet:
 
 class RulesStore(Protocol):
     """Where the run-time rules live; a change made through any process is what the next `load` of every
-    process returns."""
+    process returns. Methods raise StoreError on failure."""
 
     def load(self) -> RuleSet:
         """The current set; cheap, and the very same object while nothing changed."""
@@ -83,44 +84,45 @@ class SQLiteRules:
 
     def __init__(self, path: str) -> None:
         self._database = open_database(path)
-        self._db, self._lock = self._database.connection, self._database.lock
         key = self._database.key
         self._signal = SignalFile(None if key == ":memory:" else key + "-rules")
         self._seen: tuple[int, int, int] | None = None  # the signal's version at the last read
         self._current = RuleSet()
         self._closed = False
-        with self._lock:
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS runtime_rules (id INTEGER PRIMARY KEY CHECK (id = 1), doc TEXT)"
-            )
+        try:
+            with self._database.writing as db:
+                db.execute(
+                    "CREATE TABLE IF NOT EXISTS runtime_rules (id INTEGER PRIMARY KEY, doc TEXT NOT NULL)"
+                )
+        except BaseException:
+            self.close()
+            raise
 
     def load(self) -> RuleSet:
         version = self._signal.version()  # before the read: a change after it shows next time
         if version == self._seen:
             return self._current
-        with self._lock:
-            row = self._db.execute("SELECT doc FROM runtime_rules WHERE id = 1").fetchone()
+        with self._database.reading as db:
+            row = db.execute("SELECT doc FROM runtime_rules WHERE id = 1").fetchone()
         self._current, self._seen = RuleSet.from_json(None if row is None else row[0]), version
         return self._current
 
     def update(self, change: Callable[[RuleSet], RuleSet]) -> RuleSet:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")  # the read and the write in one transaction
-            try:
-                row = self._db.execute("SELECT doc FROM runtime_rules WHERE id = 1").fetchone()
-                current = RuleSet.from_json(None if row is None else row[0])
-                changed = change(current)
-                if changed is not current:
-                    self._db.execute(
-                        "INSERT OR REPLACE INTO runtime_rules (id, doc) VALUES (1, ?)", (changed.to_json(),)
-                    )
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        with self._database.transaction() as db:  # the read and the write in one transaction
+            row = db.execute("SELECT doc FROM runtime_rules WHERE id = 1").fetchone()
+            current = RuleSet.from_json(None if row is None else row[0])
+            changed = change(current)
+            if changed is not current:
+                db.execute(
+                    "INSERT OR REPLACE INTO runtime_rules (id, doc) VALUES (1, ?)", (changed.to_json(),)
+                )
         if changed is current:
             return changed
-        self._signal.touch()
+        try:
+            self._signal.touch()
+        except OSError as error:
+            why = f"its rules signal file {self._signal.path!r} cannot be written: {error.strerror}"
+            raise StoreError(repr(self._database.key), why) from None
         self._seen = None
         return changed
 

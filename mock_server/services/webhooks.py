@@ -1,32 +1,39 @@
 """Webhook delivery: the vendor's payload POSTed when a job finishes, retried with backoff, each try logged.
 
-A delivery is written to the job store's SQLite file when the job is accepted, so a restarted server (or
-another worker) resumes it. URLs are only called on allowed hosts (loopback by default); any other is
-logged as refused and never contacted, so the mock cannot be turned into a way to reach other machines.
+A delivery is written to the store when the job is accepted, so a restarted server (or another worker)
+resumes it. A sender claims due deliveries under its own owner token with a lease, so with several
+workers each POST goes out once; every POST sent is appended to the delivery's log. URLs are only called
+on allowed hosts (loopback by default); any other is logged as refused and never contacted, so the mock
+cannot be turned into a way to reach other machines. Redirects are never followed: a 3xx is a failed
+attempt, logged with its status and location, and retried like any other.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import httpx
 
+from mock_server.outbound import Redirected, outbound_client
 from mock_server.parsing import HostAllowList
-from mock_server.services.deliveries import Attempt, Deliveries, Delivery
+from mock_server.services.background import repeat
+from mock_server.services.deliveries import Attempt, Delivery, DeliveryState, DeliveryStore
 from mock_server.state.clock import Clock
-from mock_server.state.jobs import Job, StoreUnavailableError
+from mock_server.state.health import StoreHealth
+from mock_server.state.jobs import Job
 from openapi.vocabulary import failed_job_message
 
 __all__ = ["DEFAULT_ALLOWED", "WebhookDispatcher", "WebhookPolicy", "payload_for", "refusal"]
 
 log = logging.getLogger("mixmock.webhooks")
 DEFAULT_ALLOWED = ("localhost", "127.0.0.0/8", "::1")
+LEASE_MARGIN_S = 5.0  # a claim outlives one attempt (at most `timeout_s`) by this much
 JobLookup = Callable[[int], Awaitable[Job | None]]  # the job now, finished first when its time has come
 
 
@@ -89,22 +96,24 @@ class WebhookDispatcher:
 
     def __init__(
         self,
-        deliveries: Deliveries,
+        deliveries: DeliveryStore,
         policy: WebhookPolicy,
         clock: Clock,
         lookup: JobLookup,
         client: httpx.AsyncClient | None = None,
         poll_s: float = 0.5,
+        owner: str | None = None,
+        health: StoreHealth | None = None,
     ) -> None:
         self.deliveries = deliveries
         self.policy = policy
         self.clock = clock
+        self.owner = owner or uuid.uuid4().hex  # this sender's claims; another process has another token
         self._lookup = lookup
-        self._client = client or httpx.AsyncClient(follow_redirects=False, trust_env=False)
+        self._client = client or outbound_client()
         self._poll_s = poll_s
         self._wake = asyncio.Event()
-        # Told when a round meets a store outage (logged once there), instead of a traceback per round.
-        self.on_store_error: Callable[[StoreUnavailableError], None] | None = None
+        self.health = health  # told when a round meets a store outage (logged once there, not per round)
 
     def schedule(self, job: Job) -> Delivery | None:
         """Record the delivery of a job that carries a webhook (refused ones are logged, never sent)."""
@@ -131,59 +140,66 @@ class WebhookDispatcher:
     async def run_due(self) -> int:
         """Attempt every delivery that is due (claimed first, so workers never send one twice)."""
         now = self.clock.now()
-        claimed = self.deliveries.claim_due(now, lease_s=self.policy.timeout_s + 5.0)
-        results = await asyncio.gather(*(self._attempt(delivery) for delivery in claimed))
+        lease_s = self.policy.timeout_s + LEASE_MARGIN_S
+        claimed = self.deliveries.claim_due(now, owner=self.owner, lease_s=lease_s)
+        results = await asyncio.gather(*(self._attempt(d) for d in claimed), return_exceptions=True)
+        for delivery, result in zip(claimed, results, strict=True):
+            if isinstance(result, BaseException):  # its lease runs out and it is tried again later
+                log.error("webhook delivery for job %s failed: %r", delivery.job_id, result)
         return sum(1 for result in results if result == "delivered")
 
     async def _attempt(self, delivery: Delivery) -> Outcome | None:
         job = await self._lookup(delivery.job_id)
         now = self.clock.now()
-        if job is None or job.state == "processing":  # not finished yet (or purged): look again shortly
-            if job is None:
-                self.deliveries.update(replace(delivery, state="gave_up"))
-                return "gave_up"
-            self.deliveries.update(replace(delivery, next_at=now + self._poll_s))
+        if job is None:  # purged, or never stored: nothing to deliver
+            self.deliveries.release(delivery.id, self.owner, state="gave_up", next_at=now)
+            return "gave_up"
+        if job.state == "processing":  # not finished yet: look again shortly
+            self.deliveries.release(delivery.id, self.owner, state="pending", next_at=now + self._poll_s)
             return None
         body = delivery.payload if delivery.payload is not None else payload_for(job)
         finished_at = delivery.finished_at if delivery.finished_at is not None else now
         status, error = await self._post(delivery.url, body)
         attempt = Attempt(self.clock.now(), status, error)
-        attempts = (*delivery.attempts, attempt)
-        done = replace(delivery, payload=body, finished_at=finished_at, attempts=attempts)
-        if status is not None and 200 <= status < 300:
-            self.deliveries.update(replace(done, state="delivered"))
-            return "delivered"
-        failures = sum(1 for item in attempts if not item.ok)
-        next_at = self.clock.now() + self.policy.delay_after(failures)
-        if next_at > finished_at + self.policy.retry_for_s:
-            log.warning("webhook for job %s given up after %d attempts", delivery.job_id, len(attempts))
-            self.deliveries.update(replace(done, state="gave_up"))
-            return "gave_up"
-        self.deliveries.update(replace(done, next_at=next_at))
-        return "retry"
+        failures = sum(1 for item in (*delivery.attempts, attempt) if not item.ok)
+        outcome: Outcome = "delivered" if attempt.ok else "retry"
+        next_at = attempt.at + (0.0 if attempt.ok else self.policy.delay_after(failures))
+        if not attempt.ok and next_at > finished_at + self.policy.retry_for_s:
+            log.warning("webhook for job %s given up after %d attempts", delivery.job_id, failures)
+            outcome, next_at = "gave_up", attempt.at
+        state: DeliveryState = "pending" if outcome == "retry" else outcome
+        self.deliveries.release(
+            delivery.id,
+            self.owner,
+            state=state,
+            next_at=next_at,
+            attempt=attempt,
+            payload=body,
+            finished_at=finished_at,
+        )
+        return outcome
 
     async def _post(self, url: str, body: Mapping[str, Any]) -> tuple[int | None, str | None]:
+        """(status, None) for a reply; (status, why) for a redirect; (None, why) when there was none."""
+        timeout = self.policy.timeout_s
         try:
-            response = await self._client.post(url, json=body, timeout=self.policy.timeout_s)
-        except httpx.HTTPError as error:
+            async with asyncio.timeout(timeout):  # the whole attempt, so it ends within its lease
+                response = await self._client.post(url, json=body, timeout=timeout)
+        except Redirected as redirect:
+            return redirect.status, f"redirect to {redirect.location[:200]!r} not followed"
+        except TimeoutError:
+            return None, f"no reply within {timeout:g} s"
+        except Exception as error:  # whatever the client raises, the attempt is logged, never lost
             return None, f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
         return response.status_code, None
 
     async def run_forever(self) -> None:
         """The background sender: due deliveries every `poll_s`, or at once when a job finishes."""
-        while True:
-            try:
-                await self.run_due()
-            except StoreUnavailableError as error:
-                if self.on_store_error is not None:
-                    self.on_store_error(error)
-                else:
-                    log.error("webhook delivery round failed: %s", error)
-            except Exception:  # a broken delivery must not stop the others
-                log.exception("webhook delivery round failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._poll_s)
-            self._wake.clear()
+
+        async def step() -> None:
+            await self.run_due()
+
+        await repeat(step, self._poll_s, "webhook delivery", wake=self._wake, health=self.health)
 
     async def aclose(self) -> None:
         await self._client.aclose()

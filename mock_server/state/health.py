@@ -1,8 +1,9 @@
-"""Whether the job store answers: what `/ready` says, and one log line when that changes.
+"""Whether the store works: what `/ready` says, and one log line when that changes.
 
-A store that is down fails every request and every background round; logging each of those with a
-traceback would bury the one fact that matters. Everything that meets the outage reports it here, and
-the log gets one line when the store goes and one when it comes back.
+The store itself knows why it cannot be used (`JobStore.health()`: a recent failed access, or a probe
+write that fails). A store that is down fails every request and every background round; logging each of
+those would bury the one fact that matters. Everything that meets a StoreError reports it here, and the
+log gets one line when the store goes and one when it comes back.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 
-from mock_server.state.jobs import JobStore, StoreUnavailableError
+from mock_server.state.jobs import JobStore, StoreError
 
 __all__ = ["StoreHealth"]
 
@@ -18,17 +19,18 @@ log = logging.getLogger("mixmock.store")
 
 
 class StoreHealth:
-    def __init__(self, store: JobStore) -> None:
+    def __init__(self, store: JobStore, name: str) -> None:
         self._store = store
-        self.problem: StoreUnavailableError | None = None  # the outage going on, if any
+        self.name = name  # the store as logs show it (a path, or a URL without its password)
+        self.problem: StoreError | None = None  # the outage going on, if any
         self._since = 0.0
 
     @property
     def ok(self) -> bool:
         return self.problem is None
 
-    def failed(self, error: StoreUnavailableError) -> None:
-        """Something met the outage: logged once, until the store answers again."""
+    def failed(self, error: StoreError) -> None:
+        """Something met the outage: logged once, until the store works again."""
         if self.problem is None:
             self._since = time.monotonic()
             log.error("%s; requests get the vendor's 503 reply and /ready is false until it is back", error)
@@ -36,18 +38,18 @@ class StoreHealth:
 
     def recovered(self) -> None:
         if self.problem is not None:
-            log.warning("the job store %s answers again, after %.1f s", self.problem.store, self._since_s())
+            log.warning("the store %s answers again, after %.1f s", self.name, time.monotonic() - self._since)
             self.problem = None
 
-    def _since_s(self) -> float:
-        return time.monotonic() - self._since
-
-    def check(self) -> StoreUnavailableError | None:
-        """Ping the store now; the outage, or None when it answers."""
+    def check(self) -> StoreError | None:
+        """Ask the store now (it may probe with a write: call it off the event loop); the outage, or None."""
         try:
-            self._store.ping()
-        except StoreUnavailableError as error:
-            self.failed(error)
-            return error
+            why = self._store.health()
+        except StoreError as error:
+            why = error.reason
+        if why is not None:
+            problem = StoreError(self.name, why)
+            self.failed(problem)
+            return problem
         self.recovered()
         return None

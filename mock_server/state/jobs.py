@@ -1,7 +1,9 @@
 """Jobs: every accepted create request, as the store keeps it, and the interface of a store.
 
-The embedded store is SQLite (`sqlite_store.py`); anything with the `JobStore` methods (a Redis-backed
-store, say) can replace it when several machines must share jobs.
+Two stores implement `JobStore`: SQLite (`sqlite_store.py`, embedded, the default) and Redis
+(`redis/job_store.py`, shared by any number of replicas and engine workers). The guarantees each method
+gives are in its docstring, and `tests/unit/mock_server/state/test_job_store_contract.py` checks them
+for both.
 """
 
 from __future__ import annotations
@@ -10,13 +12,50 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, Literal, Protocol
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from mock_server.engines.base import ImageJob
 
-__all__ = ["Job", "JobState", "JobStore", "StoreUnavailableError", "decode_job", "encode_job", "key_digest"]
+__all__ = [
+    "MAX_JOB_ID",
+    "PAGE_BYTES",
+    "Job",
+    "JobState",
+    "JobStore",
+    "Page",
+    "StoreError",
+    "decode_job",
+    "encode_job",
+    "key_digest",
+]
 
 JobState = Literal["processing", "success", "failed"]
+T = TypeVar("T")
+PAGE_BYTES = 8 << 20  # what one admin page may hold of stored documents (a job can be megabytes)
+MAX_JOB_ID = 2**63 - 1  # ids are 64-bit integers in every store; no job has an id beyond
+
+
+class StoreError(Exception):
+    """The store cannot be read or written now: a full disk, a damaged file, Redis down, loading or
+    refusing writes. The one error every store interface raises for a failing store (never a backend's
+    own error).
+
+    `store` names the store (a path, or a URL without its password) and `reason` says why. The request
+    that meets it gets the vendor's 503 reply, and `/ready` answers 503 until the store works again.
+    """
+
+    def __init__(self, store: str, reason: str) -> None:
+        super().__init__(f"the store {store} is unavailable: {reason}")
+        self.store = store
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a listing, oldest first; `next_before` continues with older items (None: no more)."""
+
+    items: list[T]
+    next_before: int | None = None
 
 
 @dataclass(frozen=True)
@@ -37,14 +76,24 @@ class Job:
     webhook: str | None = None
     track_id: Any = None
     extra: Mapping[str, Any] = field(default_factory=dict)  # room for later features (webhook log...)
+    eager: bool = False  # an eager engine renders it once accepted; while processing it is engine work
 
     def finished(self, state: JobState, message: str | None = None) -> Job:
         return replace(self, state=state, message=message)
 
+    @property
+    def engine_work(self) -> bool:
+        """Still to be rendered by an eager engine (a restart resumes it)."""
+        return self.eager and self.state == "processing"
 
-def key_digest(key: Any) -> str:
-    """What a job keeps of the API key that made it: enough to count a key's queue, never the key."""
-    return hashlib.sha256(str(key).encode("utf-8", "replace")).hexdigest()[:16]
+
+def key_digest(key: Any, secret: bytes) -> str:
+    """What a job keeps of the API key that made it: a keyed digest (the store's secret), never the key.
+
+    Enough to count one key's queue; without the secret, which never leaves the store, a digest cannot
+    be checked against guessed keys.
+    """
+    return hashlib.blake2b(str(key).encode("utf-8", "replace"), key=secret[:64], digest_size=16).hexdigest()
 
 
 _JOB_FIELDS = tuple(item.name for item in fields(Job))
@@ -78,8 +127,14 @@ def decode_job(doc: str | bytes, polls: int) -> Job:
 
 
 class JobStore(Protocol):
+    """Where jobs live. Every method raises StoreError (never a backend's own error) when the store fails."""
+
     def create(self, build: Callable[[int], Job]) -> Job:
-        """Reserve an id, build the job for it and save it, as one write (the hot path of every create)."""
+        """Reserve an id, build the job for it and save it, as one write (the hot path of every create).
+
+        A job with `engine_work` is recorded as unfinished engine work in the same write, unclaimed: its
+        creator claims it next, and `unfinished_engine_jobs` leaves it alone until `created_at + lease_s`.
+        """
         ...
 
     async def create_grouped(self, build: Callable[[int], Job]) -> Job:
@@ -92,10 +147,13 @@ class JobStore(Protocol):
         ...
 
     def save(self, job: Job) -> None:
-        """Write a job (insert or replace) under its reserved id."""
+        """Write a job (insert or replace) under its reserved id; a job that is no longer engine work
+        leaves the unfinished engine work (and its lease) in the same write."""
         ...
 
-    def get(self, job_id: int) -> Job | None: ...
+    def get(self, job_id: int) -> Job | None:
+        """The job, or None (also for ids beyond MAX_JOB_ID, which no job has)."""
+        ...
 
     def by_prefix(self, file_prefix: str) -> Job | None: ...
 
@@ -115,38 +173,53 @@ class JobStore(Protocol):
 
     def get_image(self, file_prefix: str, index: int) -> bytes | None: ...
 
-    def recent(self, limit: int) -> list[Job]:
-        """The newest `limit` jobs, oldest first."""
+    def page(self, limit: int, *, before: int | None = None, max_bytes: int = PAGE_BYTES) -> Page[Job]:
+        """The newest `limit` jobs with an id below `before`, oldest first, read one at a time and
+        stopping once their stored size passes `max_bytes` (at least one job is returned)."""
         ...
 
     def pending_count(self, key_digest: str, now: float) -> int:
         """How many jobs of one key are still processing at `now`."""
         ...
 
+    def claim_engine_job(self, job_id: int, owner: str, now: float, lease_s: float) -> bool:
+        """Take or renew the lease on unfinished engine work for `owner` until `now + lease_s`, atomically.
+
+        True when `owner` holds it now. False when the job is finished or unknown, or when another owner's
+        lease still runs: two owners never hold one job's lease at once.
+        """
+        ...
+
+    def unfinished_engine_jobs(self, now: float, lease_s: float, limit: int = 64) -> list[Job]:
+        """Engine work no lease holds at `now` (its holder died or let go), oldest first: what a process
+        (a restart, another replica, an engine worker) should claim and render. Work never claimed counts
+        as its creator's until `created_at + lease_s`; engine workers, whose jobs' creators never render
+        (`--engine remote`), pass 0."""
+        ...
+
+    def release_engine_job(self, job_id: int, owner: str) -> None:
+        """Give up `owner`'s lease (the process is stopping): another process may resume the job now."""
+        ...
+
+    def secret(self) -> bytes:
+        """Random bytes made once per store and shared by every process using it (for `key_digest`)."""
+        ...
+
+    def health(self) -> str | None:
+        """Why the store cannot be used now (a recent failed access, or a failing probe write), or None.
+
+        The other parts of a backend (journal, deliveries, defaults) share the store's file or Redis, so
+        this covers them."""
+        ...
+
     def purge(self, before: float) -> int:
-        """Delete jobs (and their images) created before `before`; returns how many."""
+        """Delete jobs (their images and engine work) created before `before`; returns how many."""
         ...
 
     def count(self) -> int: ...
-
-    def ping(self) -> None:
-        """Return when the store answers; raise StoreUnavailableError naming why it does not."""
-        ...
 
     async def aclose(self) -> None:
         """Release what belongs to the running event loop (call it there, before `close`)."""
         ...
 
     def close(self) -> None: ...
-
-
-class StoreUnavailableError(RuntimeError):
-    """The shared store cannot be reached or refuses writes (Redis down, loading, read-only...).
-
-    The request that met it gets the vendor's 503 reply; `/ready` answers false until the store is back.
-    """
-
-    def __init__(self, store: str, reason: str) -> None:
-        super().__init__(f"the job store {store} is unavailable: {reason}")
-        self.store = store
-        self.reason = reason

@@ -8,10 +8,11 @@ import signal
 
 from mock_server.engines.registry import build_engine
 from mock_server.runtime import preflight
-from mock_server.services.engine_worker import EngineWorker
+from mock_server.services.engine_worker import EngineWorker, worker_name
 from mock_server.settings import Settings, SettingsError
 from mock_server.state.backends import open_backend
 from mock_server.state.clock import SystemClock
+from mock_server.state.health import StoreHealth
 from mock_server.state.lifecycle import Lifecycle
 from mock_server.state.redis.urls import is_redis_url, shown
 
@@ -38,10 +39,20 @@ async def _work(settings: Settings) -> None:
     backend = open_backend(settings)
     engine = build_engine(settings)
     try:
-        if backend.queue is None:  # pragma: no cover - check_worker_settings asked for Redis
-            raise SettingsError("the store has no engine queue")
-        lifecycle = Lifecycle(backend.jobs, SystemClock(), engine)
-        worker = EngineWorker(backend.queue, lifecycle, backend.deliveries, max_in_flight=settings.max_batch)
+        if backend.workers is None:  # pragma: no cover - check_worker_settings asked for Redis
+            raise SettingsError("the store has no engine worker registry")
+        lifecycle = Lifecycle(
+            backend.jobs,
+            SystemClock(),
+            engine,
+            lease_s=settings.engine_lease_s,
+            owner=worker_name(),
+            grace_s=0,
+        )
+        health = StoreHealth(backend.jobs, shown(settings.store))
+        worker = EngineWorker(
+            backend.workers, lifecycle, backend.deliveries, health, max_in_flight=settings.max_batch
+        )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):

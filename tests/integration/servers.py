@@ -1,4 +1,8 @@
-"""`mixmock serve` subprocesses for the CI tests: started on a free port, stopped (or killed) by pid."""
+"""`mixmock serve` subprocesses for the CI tests: started on a free port, stopped (or killed) by pid.
+
+A server's output goes to a file (`output_of(process)` reads it): a pipe nobody reads fills up and
+stalls the server at its next log line.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,10 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -19,37 +24,59 @@ import httpx
 
 from mock_server.tooling.testing import free_port, stop_process, wait_until_answering
 
-__all__ = ["Launch", "Receiver", "kill", "launch", "receiver", "serve", "stop"]
+__all__ = ["Launch", "Receiver", "kill", "launch", "output_of", "receiver", "serve", "stop"]
+
+_OUTPUT: dict[int, Path] = {}  # pid -> the file the server writes to
 
 
-def _wait_for(base_url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
+def output_of(process: subprocess.Popen[Any]) -> str:
+    """What the server has written so far (stdout and stderr)."""
+    return _OUTPUT[process.pid].read_text(errors="replace")
+
+
+def _wait_for(base_url: str, process: subprocess.Popen[bytes], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
     while True:
         try:
             httpx.get(base_url + "/health", timeout=1)
             return
         except httpx.TransportError:
             if process.poll() is not None or time.monotonic() > deadline:
-                stderr = process.stderr.read().decode() if process.stderr else ""
-                raise RuntimeError(f"mixmock serve did not start: {stderr}") from None
+                raise RuntimeError(f"mixmock serve did not start: {output_of(process)}") from None
             time.sleep(0.1)
 
 
 @contextmanager
-def serve(*args: str, port: int | None = None) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """`python -m mock_server serve ARGS` on a loopback port; yields (base URL, process)."""
+def serve(
+    *args: str,
+    port: int | None = None,
+    access_log: bool = False,
+    env: Mapping[str, str] | None = None,
+    before_start: Callable[[], None] | None = None,
+    start_timeout_s: float = 60.0,
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`python -m mock_server serve ARGS` on a loopback port; yields (base URL, process).
+
+    `env` adds variables; `before_start` runs in the child before the server starts (resource limits);
+    a server that does not answer /health within `start_timeout_s` fails the test with its output.
+    """
     port = port or free_port()
-    command = [sys.executable, "-m", "mock_server", "serve", "--port", str(port), "--no-access-log", *args]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    logged = [] if access_log else ["--no-access-log"]
+    command = [sys.executable, "-m", "mock_server", "serve", "--port", str(port), *logged, *args]
+    environment = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    with tempfile.NamedTemporaryFile("wb", prefix="mixmock-serve-", suffix=".log", delete=False) as output:
+        process = subprocess.Popen(
+            command, env=environment, stdout=output, stderr=output, preexec_fn=before_start
+        )
+    _OUTPUT[process.pid] = Path(output.name)
     base_url = f"http://127.0.0.1:{port}"
     try:
-        _wait_for(base_url, process)
+        _wait_for(base_url, process, start_timeout_s)
         yield base_url, process
     finally:
         stop(process)
-        if process.stderr is not None:
-            process.stderr.close()
+        Path(output.name).unlink(missing_ok=True)
+        _OUTPUT.pop(process.pid, None)
 
 
 def stop(process: subprocess.Popen[Any]) -> None:
@@ -64,11 +91,14 @@ def kill(process: subprocess.Popen[bytes]) -> None:
 
 
 class Receiver:
-    """A webhook receiver on a loopback port that records every POST and answers `status`."""
+    """A webhook receiver on a loopback port that records every POST and answers `status` (with
+    `headers`), `delay_s` seconds after the body arrived."""
 
     def __init__(self) -> None:
         self.bodies: list[Any] = []
         self.status = 200
+        self.headers: dict[str, str] = {}
+        self.delay_s = 0.0
         self._lock = threading.Lock()
 
     def received(self, count: int, timeout: float = 20.0) -> list[Any]:
@@ -92,7 +122,11 @@ def receiver(port: int | None = None) -> Iterator[tuple[str, Receiver]]:
             body = json.loads(self.rfile.read(length))
             with record._lock:
                 record.bodies.append(body)
+            time.sleep(record.delay_s)
             self.send_response(record.status)
+            for name, value in record.headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", "0")
             self.end_headers()
 
         def log_message(self, format: str, *args: Any) -> None:

@@ -1,5 +1,9 @@
 """The audit's smoke and ranges tiers against the reference engine (tiny models, CPU): no finding.
 
+Two specs, one per engine path: v6 (Image Mixer) and v5 (MagicMix). v1 enterprise runs the same MagicMix
+code as v5, and its ranges are judged against the mock in tests/conformance; auditing it here too would
+add a third of this module's CPU time and no engine code.
+
 Every body's image is a small PNG sent as a data: URI (`image_url`), since the engine is offline.
 Every accepted job is computed by the real MagicMix / Image Mixer code; the smoke tier follows its
 jobs to their images, which must download at the requested size.
@@ -42,9 +46,10 @@ def result(engine_url: str) -> AuditResult:
         base_url=engine_url,
         key=KEY,
         tiers=("smoke", "ranges"),
+        specs=("v6", "v5"),
         image_url=data_uri(picture((48, 40))),
         poll_interval=0.2,
-        job_timeout=120.0,
+        job_timeout=600.0,  # a liveness bound: on a busy machine one 1024 px job takes minutes
         http_timeout=120.0,
     )
     started = time.monotonic()
@@ -61,9 +66,9 @@ def test_the_engine_conforms_to_the_smoke_and_ranges_tiers(result: AuditResult) 
     assert [stats.tier for stats in result.tiers] == ["smoke", "ranges"]
 
 
-def test_every_boundary_was_judged_on_every_create_operation(result: AuditResult) -> None:
+def test_every_boundary_was_judged_on_both_engine_paths(result: AuditResult) -> None:
     judged = {item.operation for item in result.observations}
-    assert judged == {"img_mixer", "magic_mix_enterprise", "magic_mix_v5"}
+    assert judged == {"img_mixer", "magic_mix_v5"}
     accepted = [item for item in result.observations if item.expected == "accept"]
     assert accepted, "no in-contract case was sent"
     wrong = [o for o in result.observations if not o.conforms]

@@ -15,7 +15,7 @@ from mock_server.engines.base import EngineInputError, ImageJob
 from mock_server.engines.diffusers.costs import CostModel, fit_cost_model
 from mock_server.engines.diffusers.devices import resolve_device, resolve_dtype
 from mock_server.engines.diffusers.image_mixer import run_image_mixer
-from mock_server.engines.diffusers.imaging import compute_size
+from mock_server.engines.diffusers.imaging import compute_size, to_rgb
 from mock_server.engines.diffusers.loading import LoadedModels, load_models
 from mock_server.engines.diffusers.magic_mix import Mixing, run_magic_mix
 from mock_server.engines.diffusers.plans import (
@@ -114,12 +114,14 @@ class DiffusersEngine:
         fields = image_fields(job)
         if self._models_for(job.product) is None:
             raise EngineInputError("model", f"no {job.product} model is loaded (model directory lacks it)")
-        images = await asyncio.gather(*(self._fetcher.fetch(field, url) for field, url in fields))
+        # decoded and converted off the event loop, bounded in pixels and in images at work at once
+        images = await self._fetcher.fetch_all(fields, prepare=to_rgb)
         plan: Plan
-        if job.product == "magic_mix":
-            plan = await asyncio.to_thread(magic_mix_plan, job, images[0])
-        else:
-            plan = await asyncio.to_thread(mixer_plan, job, images)
+        async with self._fetcher.image_work:
+            if job.product == "magic_mix":
+                plan = await asyncio.to_thread(magic_mix_plan, job, images[0])
+            else:
+                plan = await asyncio.to_thread(mixer_plan, job, images)
         future = self.worker.submit(plan.batch_key, plan, plan.samples, self._run_seconds(job))
         return await asyncio.wrap_future(future)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 import torch
-from PIL import Image, ImageOps
+from PIL import ExifTags, Image, ImageOps
 
 __all__ = ["compute_size", "fit_within", "from_pixels", "png_bytes", "round_to_grid", "to_pixels", "to_rgb"]
 
@@ -29,8 +29,11 @@ def fit_within(size: tuple[int, int], limit: int) -> tuple[int, int]:
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
-    """RGB for any input mode: transparency over white, 16-bit greys scaled, EXIF rotation applied."""
-    image = ImageOps.exif_transpose(image)
+    """RGB for any input mode: transparency over white, 16-bit greys scaled, EXIF rotation applied.
+
+    An upright RGB image is returned as it is (no copy: a request's images can be large)."""
+    if image.getexif().get(ExifTags.Base.Orientation, 1) != 1:
+        image = ImageOps.exif_transpose(image)
     if image.mode == "RGB":
         return image
     if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info:

@@ -49,44 +49,41 @@ def sample_seeds(seed: int, samples: int) -> list[int]:
     return [(seed + index) % SEED_MODULUS for index in range(samples)]
 
 
-@dataclass(frozen=True)
-class MagicMixPlan:
-    prompt: str
-    negative_prompt: str
-    image: Image.Image  # RGB, already at `size`
+@dataclass(frozen=True, kw_only=True)
+class _Sampling:
+    """What both plans share: sizes, the denoising schedule and one seed per image."""
+
     size: tuple[int, int]  # what the models work at (multiples of 8)
     output_size: tuple[int, int]  # what the request asked for
     steps: int
-    first_step: int  # index into the DDIM timesteps where denoising starts (kmax)
-    layout_end: int  # index where the layout phase ends (kmin)
-    mix_factor: float
     guidance_scale: float
     seeds: tuple[int, ...]
 
     @property
     def samples(self) -> int:
         return len(self.seeds)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MagicMixPlan(_Sampling):
+    prompt: str
+    negative_prompt: str
+    image: Image.Image  # RGB, already at `size`
+    first_step: int  # index into the DDIM timesteps where denoising starts (kmax)
+    layout_end: int  # index where the layout phase ends (kmin)
+    mix_factor: float
 
     @property
     def batch_key(self) -> Hashable:
         return ("magic_mix", self.size, self.steps, self.first_step, self.layout_end)
 
 
-@dataclass(frozen=True)
-class MixerPlan:
+@dataclass(frozen=True, kw_only=True)
+class MixerPlan(_Sampling):
     prompt: str
     negative_prompt: str | None
     images: tuple[Image.Image, ...]  # RGB
     weights: tuple[float, ...]
-    size: tuple[int, int]
-    output_size: tuple[int, int]
-    steps: int
-    guidance_scale: float
-    seeds: tuple[int, ...]
-
-    @property
-    def samples(self) -> int:
-        return len(self.seeds)
 
     @property
     def batch_key(self) -> Hashable:

@@ -111,24 +111,26 @@ def _scheduler() -> Module:
     )
 
 
+def _save_denoiser(folder: Path, seed: int) -> None:
+    """The UNet, VAE and scheduler both pipelines share, seeded from `seed` and `seed + 1`."""
+    torch.manual_seed(seed)
+    _unet().save_pretrained(folder / "unet")
+    torch.manual_seed(seed + 1)
+    _vae().save_pretrained(folder / "vae")
+    _scheduler().save_pretrained(folder / "scheduler")
+
+
 def _save_magic_mix(folder: Path) -> None:
     tokenizer = tiny_tokenizer()
-    torch.manual_seed(0)
-    _unet().save_pretrained(folder / "unet")
-    torch.manual_seed(1)
-    _vae().save_pretrained(folder / "vae")
+    _save_denoiser(folder, 0)
     torch.manual_seed(2)
     CLIPTextModel(_text_config(len(tokenizer))).save_pretrained(folder / "text_encoder")
     tokenizer.save_pretrained(folder / "tokenizer")
-    _scheduler().save_pretrained(folder / "scheduler")
 
 
 def _save_mixer(folder: Path) -> None:
     tokenizer = tiny_tokenizer()
-    torch.manual_seed(10)
-    _unet().save_pretrained(folder / "unet")
-    torch.manual_seed(11)
-    _vae().save_pretrained(folder / "vae")
+    _save_denoiser(folder, 10)
     torch.manual_seed(12)
     vision = CLIPVisionConfig(
         hidden_size=TOKEN_WIDTH,
@@ -147,7 +149,6 @@ def _save_mixer(folder: Path) -> None:
     (folder / "feature_extractor").mkdir(parents=True, exist_ok=True)
     config_path = folder / "feature_extractor" / "preprocessor_config.json"
     config_path.write_text(json.dumps(preprocessing), encoding="utf-8")
-    _scheduler().save_pretrained(folder / "scheduler")
 
 
 def init_tiny_models(directory: Path) -> Path:

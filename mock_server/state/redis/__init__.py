@@ -1,4 +1,5 @@
-"""The shared state on Redis: jobs, webhook deliveries, the journal, run-time defaults and the engine queue.
+"""The shared state on Redis: jobs and their engine work, webhook deliveries, the journal, run-time
+defaults and the registry of engine workers.
 
 Selected by a `redis://` or `rediss://` store URL (`mixmock serve --store redis://HOST:PORT/DB`); every
 module here implements the same interface as its SQLite counterpart, so any number of mock replicas and

@@ -7,7 +7,7 @@ backend starts with it.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
@@ -16,13 +16,14 @@ from redis.backoff import NoBackoff
 from redis.exceptions import (
     BusyLoadingError,
     ConnectionError,
+    OutOfMemoryError,
     ReadOnlyError,
     ResponseError,
     TimeoutError,
 )
 from redis.retry import Retry
 
-from mock_server.state.jobs import StoreUnavailableError
+from mock_server.state.jobs import MAX_JOB_ID, StoreError
 from mock_server.state.redis.urls import shown
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "as_unavailable",
     "connect",
     "guarded",
+    "newest_ids",
     "pack_command",
     "shown",
     "unavailable",
@@ -64,7 +66,8 @@ class Keys:
         return ":".join((self.prefix, *(str(part) for part in parts)))
 
 
-_UNAVAILABLE = (ConnectionError, TimeoutError, BusyLoadingError, ReadOnlyError)
+# OutOfMemoryError: maxmemory reached with nothing to evict, Redis refuses writes (a full disk's twin).
+_UNAVAILABLE = (ConnectionError, TimeoutError, BusyLoadingError, ReadOnlyError, OutOfMemoryError)
 
 
 def unavailable(error: Exception) -> bool:
@@ -83,7 +86,7 @@ S = TypeVar("S", bound=_HasStore)
 
 
 def guarded(method: Callable[Concatenate[S, P], R]) -> Callable[Concatenate[S, P], R]:
-    """A store method whose Redis outage becomes StoreUnavailableError naming the store."""
+    """A store method whose Redis outage becomes StoreError naming the store."""
 
     def call(self: S, /, *args: P.args, **kwargs: P.kwargs) -> R:
         try:
@@ -128,5 +131,38 @@ def _reason(error: Exception) -> str:
 def as_unavailable(store_url: str, error: Exception) -> Exception:
     """`error` in the store's terms when it is an outage; else `error` itself."""
     if isinstance(error, redis.RedisError) and unavailable(error):
-        return StoreUnavailableError(store_url, _reason(error))
+        return StoreError(store_url, _reason(error))
     return error
+
+
+PAGE_BATCH = 64  # ids looked at a time while a page is chosen
+
+
+def newest_ids(
+    client: Any,
+    index: str,
+    measure: Callable[[list[int]], Sequence[int | None]],
+    *,
+    before: int | None,
+    limit: int,
+    max_bytes: int,
+) -> tuple[list[int], bool]:
+    """The ids of one admin page, newest first: below `before` in the sorted set `index` (scored by id),
+    PAGE_BATCH at a time, each batch `measure`d (a size per id; None leaves an id out) before any
+    document is read, until `limit` ids or `max_bytes` (at least one id). Also whether older ones remain.
+    """
+    upper = f"({min(before, MAX_JOB_ID + 1)}" if before is not None else "+inf"
+    chosen: list[int] = []
+    size = 0
+    while True:
+        ids = [int(found) for found in client.zrevrangebyscore(index, upper, "-inf", start=0, num=PAGE_BATCH)]
+        if not ids:
+            return chosen, False
+        for item, found in zip(ids, measure(ids), strict=True):
+            if found is None:
+                continue
+            if len(chosen) == limit or (chosen and size + found > max_bytes):
+                return chosen, True
+            chosen.append(item)
+            size += found
+        upper = f"({ids[-1]}"

@@ -5,123 +5,45 @@ Keys (under the prefix, see `connection.Keys`):
     job:<id>          hash: doc (the job's JSON), polls; expires `ttl_s` after creation (vendor's retention)
     file:<prefix>     the id of the job whose output files carry this prefix; same expiry
     images:<prefix>   hash: sample index -> PNG bytes; expires with the job
-    jobs              sorted set: id by created_at (recent jobs, purge)
+    jobs              sorted set: id by created_at (purge, count)
+    jobs:by_id        sorted set: id by id (admin pages, newest first)
     pending:<key>     sorted set: a key's processing jobs, scored by when they stop counting (queue limit)
     ids               the id counter; each process takes a block of `id_block` ids with one INCRBY
+    engine:unclaimed  sorted set: engine work nobody claimed yet, by created_at
+    engine:leased     sorted set: claimed engine work, by when its lease runs out (0: given back)
+    engine:owners     hash: job id -> the process holding its lease
+    secret            the store's random secret for key digests (made once, by whoever comes first)
+    health            the probe written by `health()`
 
-Every write of a job is one Lua script, so its document, its lookup key and its indexes change together;
-a poll is counted with HINCRBY inside a script that returns the updated job. Creates that arrive in the
-same event-loop turn go to Redis in one script call (group commit), before any of them is answered.
+Every write of a job is one Lua script, so its document, its lookup key and its indexes change together:
+a job that is engine work enters `engine:unclaimed` in the script that creates it, and leaves the engine
+sets in the script that saves it finished. A poll is counted with HINCRBY inside a script that returns
+the updated job. Creates that arrive in the same event-loop turn go to Redis in one script call (group
+commit), before any of them is answered.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
+import os
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import redis
 
-from mock_server.state.jobs import Job, decode_job, encode_job
-from mock_server.state.redis.connection import Keys, aguarded, as_unavailable, guarded, shown
+from mock_server.state.jobs import MAX_JOB_ID, PAGE_BYTES, Job, Page, StoreError, decode_job, encode_job
+from mock_server.state.redis import job_scripts as scripts
+from mock_server.state.redis.connection import Keys, aguarded, as_unavailable, guarded, newest_ids, shown
 from mock_server.state.redis.loop_client import LoopClient, LoopScript
 
-__all__ = ["ID_BLOCK", "RedisJobStore"]
+__all__ = ["ENGINE_LEASED", "ENGINE_UNCLAIMED", "ID_BLOCK", "RedisJobStore"]
 
 ID_BLOCK = 64
+ENGINE_UNCLAIMED, ENGINE_LEASED, ENGINE_OWNERS = "engine:unclaimed", "engine:leased", "engine:owners"
 _PURGE_BATCH = 500
-
-# New jobs, any number in one call (the group commit). ARGV: ttl ms, the key prefix, then per job: id,
-# file prefix, doc, created_at, pending score ("" when the job does not count towards its key's queue),
-# key digest. Every file prefix is checked before anything is written, so a clash writes no job.
-_CREATE = """
-local ttl, p = ARGV[1], ARGV[2]
-for i = 3, #ARGV, 6 do
-  local owner = redis.call('GET', p .. ':file:' .. ARGV[i + 1])
-  if owner and owner ~= ARGV[i] then
-    return redis.error_reply('file_prefix ' .. ARGV[i + 1] .. ' belongs to job ' .. owner)
-  end
-end
-for i = 3, #ARGV, 6 do
-  local id, job = ARGV[i], p .. ':job:' .. ARGV[i]
-  redis.call('HSET', job, 'doc', ARGV[i + 2], 'polls', 0)
-  redis.call('PEXPIRE', job, ttl)
-  redis.call('SET', p .. ':file:' .. ARGV[i + 1], id, 'PX', ttl)
-  redis.call('ZADD', p .. ':jobs', ARGV[i + 3], id)
-  if ARGV[i + 4] ~= '' then
-    local pending = p .. ':pending:' .. ARGV[i + 5]
-    -- entries whose time has passed no longer count: drop them as new ones come, so the set stays small
-    redis.call('ZREMRANGEBYSCORE', pending, '-inf', ARGV[i + 3])
-    redis.call('ZADD', pending, ARGV[i + 4], id)
-    redis.call('PEXPIRE', pending, ttl)
-  end
-end
-return (#ARGV - 2) / 6
-"""
-
-# A job changed (finished, or a reserved id filled). KEYS: job, file, jobs index, pending. ARGV: doc, id,
-# created_at, pending score ("" when the job no longer counts towards its key's queue). Keeps the expiry.
-_SAVE = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], 'doc', ARGV[1])
-local left = redis.call('PTTL', KEYS[1])
-if left > 0 then redis.call('SET', KEYS[2], ARGV[2], 'PX', left) end
-redis.call('ZADD', KEYS[3], 'NX', ARGV[3], ARGV[2])
-if ARGV[4] == '' then
-  redis.call('ZREM', KEYS[4], ARGV[2])
-else
-  redis.call('ZADD', KEYS[4], ARGV[4], ARGV[2])
-end
-return 1
-"""
-
-# A reserved id: an empty placeholder (not a job yet) that `save` fills. KEYS: job. ARGV: ttl ms.
-_RESERVE = "redis.call('HSET', KEYS[1], 'doc', '', 'polls', 0) redis.call('PEXPIRE', KEYS[1], ARGV[1])"
-
-_POLL = """
-local doc = redis.call('HGET', KEYS[1], 'doc')
-if not doc or doc == '' then return false end
-return {doc, redis.call('HINCRBY', KEYS[1], 'polls', 1)}
-"""
-
-# KEYS: file key. ARGV: the key prefix.
-_BY_FILE = """
-local id = redis.call('GET', KEYS[1])
-if not id then return false end
-local found = redis.call('HMGET', ARGV[1] .. ':job:' .. id, 'doc', 'polls')
-if not found[1] or found[1] == '' then return false end
-return found
-"""
-
-# KEYS: file key, images key. ARGV: fallback ttl ms, then index, png pairs.
-_PUT_IMAGES = """
-for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
-local left = redis.call('PTTL', KEYS[1])
-redis.call('PEXPIRE', KEYS[2], left > 0 and left or ARGV[1])
-return 1
-"""
-
-# KEYS: jobs index. ARGV: before, batch size, the key prefix. Deletes the batch's jobs, files and images.
-_PURGE = """
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
-for _, id in ipairs(ids) do
-  local job = ARGV[3] .. ':job:' .. id
-  local doc = redis.call('HGET', job, 'doc')
-  if doc and doc ~= '' then
-    local decoded = cjson.decode(doc)
-    local file_prefix = decoded.file_prefix
-    redis.call('DEL', ARGV[3] .. ':file:' .. file_prefix, ARGV[3] .. ':images:' .. file_prefix)
-    if type(decoded.extra) == 'table' and type(decoded.extra.key) == 'string' then
-      redis.call('ZREM', ARGV[3] .. ':pending:' .. decoded.extra.key, id)
-    end
-  end
-  redis.call('DEL', job)
-  redis.call('ZREM', KEYS[1], id)
-end
-return #ids
-"""
 
 
 @dataclass(frozen=True)
@@ -137,8 +59,8 @@ class _LoopSide:
     @classmethod
     def connect(cls, loop: asyncio.AbstractEventLoop, store_url: str) -> _LoopSide:
         client = LoopClient(store_url)
-        scripts = (LoopScript(client, source) for source in (_CREATE, _SAVE, _POLL))
-        return cls(loop, client, *scripts)
+        loop_scripts = (LoopScript(client, source) for source in (scripts.CREATE, scripts.SAVE, scripts.POLL))
+        return cls(loop, client, *loop_scripts)
 
 
 class RedisJobStore:
@@ -164,13 +86,19 @@ class RedisJobStore:
         self._ttl_s = ttl_s
         self._id_block = id_block
         self._next_id = self._block_end = 0  # the ids this process may still hand out: [next, end)
-        self._create = self._redis.register_script(_CREATE)
-        self._save = self._redis.register_script(_SAVE)
-        self._reserve = self._redis.register_script(_RESERVE)
-        self._poll = self._redis.register_script(_POLL)
-        self._by_file = self._redis.register_script(_BY_FILE)
-        self._put_images = self._redis.register_script(_PUT_IMAGES)
-        self._purge = self._redis.register_script(_PURGE)
+        self._create = self._redis.register_script(scripts.CREATE)
+        self._save = self._redis.register_script(scripts.SAVE)
+        self._reserve = self._redis.register_script(scripts.RESERVE)
+        self._poll = self._redis.register_script(scripts.POLL)
+        self._by_file = self._redis.register_script(scripts.BY_FILE)
+        self._put_images = self._redis.register_script(scripts.PUT_IMAGES)
+        self._purge = self._redis.register_script(scripts.PURGE)
+        self._claim = self._redis.register_script(scripts.CLAIM)
+        self._unfinished = self._redis.register_script(scripts.UNFINISHED)
+        self._release = self._redis.register_script(scripts.RELEASE)
+        self._probe = self._redis.register_script(scripts.PROBE)
+        self._engine_keys = tuple(keys(name) for name in (ENGINE_UNCLAIMED, ENGINE_LEASED, ENGINE_OWNERS))
+        self._secret: bytes | None = None  # read on first use (Redis may be down when the store opens)
         self._url = store_url
         self._async: _LoopSide | None = None  # the running loop's connection, made on first use
         self._queued: list[Job] = []  # jobs of `create_grouped` not yet written
@@ -217,6 +145,7 @@ class RedisJobStore:
                 repr(job.created_at),
                 self._pending_score(job),
                 self._key_digest(job),
+                "1" if job.engine_work else "",
             ]
         return args
 
@@ -278,8 +207,7 @@ class RedisJobStore:
 
     @guarded
     def save(self, job: Job) -> None:
-        args: list[str | int] = [encode_job(job), job.id, repr(job.created_at), self._pending_score(job)]
-        self._save(keys=list(self._save_keys(job)), args=args)
+        self._save(keys=list(self._save_keys(job)), args=list(self._save_args(job)))
 
     def _save_keys(self, job: Job) -> tuple[str, ...]:
         return (
@@ -287,15 +215,22 @@ class RedisJobStore:
             self._keys("file", job.file_prefix),
             self._keys("jobs"),
             self._keys("pending", self._key_digest(job)),
+            self._keys("jobs:by_id"),
+            *self._engine_keys,
         )
+
+    def _save_args(self, job: Job) -> tuple[str | int, ...]:
+        engine_work = "1" if job.engine_work else ""
+        return (encode_job(job), job.id, repr(job.created_at), self._pending_score(job), engine_work)
 
     @aguarded
     async def asave(self, job: Job) -> None:
-        args = (encode_job(job), job.id, repr(job.created_at), self._pending_score(job))
-        await self._on_loop().save(*args, keys=self._save_keys(job))
+        await self._on_loop().save(*self._save_args(job), keys=self._save_keys(job))
 
     @aguarded
     async def aget(self, job_id: int) -> Job | None:
+        if not 0 <= job_id <= MAX_JOB_ID:
+            return None
         doc, polls = await self._on_loop().client.call("HMGET", self._keys("job", job_id), "doc", "polls")
         return None if not doc else decode_job(doc, int(polls or 0))
 
@@ -316,6 +251,8 @@ class RedisJobStore:
 
     @guarded
     def get(self, job_id: int) -> Job | None:
+        if not 0 <= job_id <= MAX_JOB_ID:
+            return None
         doc, polls = self._redis.hmget(self._keys("job", job_id), ["doc", "polls"])
         return None if not doc else decode_job(doc, int(polls or 0))
 
@@ -335,21 +272,30 @@ class RedisJobStore:
         return None if png is None else bytes(png)
 
     @guarded
-    def recent(self, limit: int) -> list[Job]:
-        """The newest `limit` jobs, oldest first (expired ones left out)."""
-        found: list[Job] = []
-        start = 0
-        while len(found) < limit:
-            ids = self._redis.zrevrange(self._keys("jobs"), start, start + limit - 1)
-            if not ids:
-                break
-            with self._redis.pipeline(transaction=False) as pipe:
-                for job_id in ids:
-                    pipe.hmget(self._keys("job", int(job_id)), ["doc", "polls"])
-                rows = pipe.execute()
-            found += [decode_job(doc, int(polls or 0)) for doc, polls in rows if doc]
-            start += limit
-        return list(reversed(found[:limit]))
+    def page(self, limit: int, *, before: int | None = None, max_bytes: int = PAGE_BYTES) -> Page[Job]:
+        """The newest jobs below `before` (expired ones left out): sizes first, a batch of ids at a
+        time, then only the documents that fit, so a page never reads more than it returns."""
+        chosen, more = newest_ids(
+            self._redis,
+            self._keys("jobs:by_id"),
+            self._doc_sizes,
+            before=before,
+            limit=limit,
+            max_bytes=max_bytes,
+        )
+        with self._redis.pipeline(transaction=False) as pipe:
+            for job_id in chosen:
+                pipe.hmget(self._keys("job", job_id), ["doc", "polls"])
+            rows = pipe.execute()
+        jobs = [decode_job(doc, int(polls or 0)) for doc, polls in reversed(rows) if doc]
+        return Page(jobs, chosen[-1] if more and chosen else None)
+
+    def _doc_sizes(self, ids: list[int]) -> list[int | None]:
+        with self._redis.pipeline(transaction=False) as pipe:
+            for job_id in ids:
+                pipe.hstrlen(self._keys("job", job_id), "doc")
+            sizes = pipe.execute()
+        return [int(size) if size else None for size in sizes]  # 0: expired, not yet purged
 
     @guarded
     def pending_count(self, key_digest: str, now: float) -> int:
@@ -371,9 +317,44 @@ class RedisJobStore:
     def count(self) -> int:
         return int(self._redis.zcard(self._keys("jobs")))
 
+    # ---- engine work
+
     @guarded
-    def ping(self) -> None:
-        self._redis.ping()
+    def claim_engine_job(self, job_id: int, owner: str, now: float, lease_s: float) -> bool:
+        keys = [self._keys("job", job_id), *self._engine_keys]
+        return bool(self._claim(keys=keys, args=[job_id, owner, repr(now), repr(now + lease_s)]))
+
+    @guarded
+    def unfinished_engine_jobs(self, now: float, lease_s: float, limit: int = 64) -> list[Job]:
+        args: list[str | int] = [repr(now - lease_s), repr(now), limit, self._keys.prefix]
+        rows = self._unfinished(keys=list(self._engine_keys), args=args)
+        return [decode_job(doc, int(polls or 0)) for _, doc, polls in rows]
+
+    @guarded
+    def release_engine_job(self, job_id: int, owner: str) -> None:
+        self._release(keys=list(self._engine_keys[1:]), args=[job_id, owner])
+
+    # ---- the secret and health
+
+    def secret(self) -> bytes:
+        return self._secret if self._secret is not None else self._read_secret()
+
+    @guarded
+    def _read_secret(self) -> bytes:
+        keys = [self._keys("health"), self._keys("secret")]
+        self._secret = bytes(self._probe(keys=keys, args=[repr(time.time()), os.urandom(32)]))
+        return self._secret
+
+    def health(self) -> str | None:
+        """A probe write (which also reads the secret again: a Redis restarted empty gets one at once,
+        the same for every process); why it failed, or None."""
+        try:
+            self._read_secret()
+        except StoreError as error:
+            return error.reason
+        except redis.RedisError as error:  # a refusal that is no outage (a wrong key type...) is one here
+            return f"{type(error).__name__}: {error}"
+        return None
 
     def close(self) -> None:
         self._redis.close()

@@ -1,13 +1,15 @@
-"""The request journal on Redis: one capped stream that every replica appends to and any replica reads.
+"""The request journal on Redis: one stream that every replica appends to and any replica reads.
 
 Keys (under the prefix): `journal` (a stream; entry ids are `<seq>-1`, seq from `journal:seq`, so the
-journal's order is one sequence across replicas) and `journal:seq`. The stream is trimmed to about
-`max_entries` on every write (`XADD MAXLEN ~`: Redis trims whole nodes, so it may keep up to ~100 more,
-never fewer); reads never return more than `max_entries`.
+journal's order is one sequence across replicas), `journal:seq`, and `journal:bytes` (the stored size of
+the stream's documents). The same bounds as the SQLite journal, kept exactly: each write is one script
+that appends a batch, then drops the oldest entries while there are more than `max_entries` or their
+documents add up to more than `max_bytes`.
 
 Write-behind, like the SQLite journal: a process buffers entries and writes them in one script call at
-every flush (its server flushes every `FLUSH_EVERY_S`, and before each of its own reads). Reads walk the
-stream from the newest end a page at a time and stop once `limit` matches are found.
+every flush (its server flushes every `FLUSH_EVERY_S`, and before each of its own reads); a batch that
+cannot be written is given up, never kept growing. Reads walk the stream back from the newest entry
+`READ_BATCH` entries at a time and stop once `limit` matches are found.
 """
 
 from __future__ import annotations
@@ -18,20 +20,45 @@ from typing import Any
 
 import redis
 
-from mock_server.services.journal import EntryFilter, JournalEntry, decode_entry, encode_entry, matches
+from mock_server.services.journal import (
+    READ_BATCH,
+    EntryFilter,
+    JournalEntry,
+    bounded_entry,
+    decode_entry,
+    encode_entry,
+    matches,
+)
 from mock_server.state.redis.connection import Keys, guarded, shown
 
 __all__ = ["RedisJournal"]
 
-_PAGE = 500
-
-# KEYS: stream, seq. ARGV: max entries, then one doc per entry.
+# KEYS: stream, seq, bytes. ARGV: max entries, max bytes, then one doc per entry.
 _APPEND = """
-local first = redis.call('INCRBY', KEYS[2], #ARGV - 1) - (#ARGV - 1)
-for i = 2, #ARGV do
-  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], (first + i - 2) .. '-1', 'doc', ARGV[i])
+local count = #ARGV - 2
+local first = redis.call('INCRBY', KEYS[2], count) - count
+local added = 0
+for i = 3, #ARGV do
+  redis.call('XADD', KEYS[1], (first + i - 3) .. '-1', 'doc', ARGV[i])
+  added = added + #ARGV[i]
 end
-return #ARGV - 1
+local total = redis.call('INCRBY', KEYS[3], added)
+local entries = redis.call('XLEN', KEYS[1])
+local max_entries, max_bytes = tonumber(ARGV[1]), tonumber(ARGV[2])
+while entries > max_entries or total > max_bytes do
+  local oldest = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 64)
+  if #oldest == 0 then total = 0 break end
+  local gone = {}
+  for _, item in ipairs(oldest) do
+    if entries <= max_entries and total <= max_bytes then break end
+    table.insert(gone, item[1])
+    total = total - #item[2][2]
+    entries = entries - 1
+  end
+  redis.call('XDEL', KEYS[1], unpack(gone))
+end
+redis.call('SET', KEYS[3], total)
+return count
 """
 
 
@@ -42,24 +69,30 @@ class RedisJournal:
         keys: Keys,
         *,
         max_entries: int = 10_000,
+        max_bytes: int = 64 << 20,
         flush_every: int = 128,
         store_url: str = "",
     ) -> None:
-        for name, value in {"max_entries": max_entries, "flush_every": flush_every}.items():
+        for name, value in {
+            "max_entries": max_entries,
+            "max_bytes": max_bytes,
+            "flush_every": flush_every,
+        }.items():
             if value < 1:
                 raise ValueError(f"{name} must be at least 1, got {value!r}")
         self.store_url = shown(store_url) if store_url else "redis"
         self.max_entries = max_entries
+        self.max_bytes = max_bytes
         self._flush_every = flush_every
         self._redis: Any = client
-        self._stream, self._seq = keys("journal"), keys("journal:seq")
+        self._keys = [keys("journal"), keys("journal:seq"), keys("journal:bytes")]
         self._append = self._redis.register_script(_APPEND)
         self._pending: list[JournalEntry] = []
         self._lock = threading.Lock()
 
     def append(self, entry: JournalEntry) -> None:
         with self._lock:
-            self._pending.append(entry)
+            self._pending.append(bounded_entry(entry))
             full = len(self._pending) >= self._flush_every
         if full:
             self.flush()
@@ -74,47 +107,42 @@ class RedisJournal:
             batch, self._pending = self._pending, []
         if not batch:
             return 0
-        try:
-            docs = [encode_entry(entry) for entry in batch]
-            self._append(keys=[self._stream, self._seq], args=[self.max_entries, *docs])
-        except redis.RedisError:
-            with self._lock:  # kept for the next flush: a Redis blip loses no entry, up to a bound
-                self._pending = (batch + self._pending)[-self.max_entries :]
-            raise
+        docs = [encode_entry(entry) for entry in batch]
+        self._append(keys=self._keys, args=[self.max_entries, self.max_bytes, *docs])
         return len(batch)
 
     @guarded
-    def entries(self, filters: Sequence[EntryFilter] = (), *, limit: int | None = None) -> list[JournalEntry]:
-        """Matching entries, oldest first; `limit` keeps the newest ones. Reads newest first, a page at a
-        time, and stops at `limit` matches or `max_entries` entries read."""
+    def entries(
+        self, filters: Sequence[EntryFilter] = (), *, limit: int | None = None, before: int | None = None
+    ) -> list[JournalEntry]:
+        """Matching entries with `seq` below `before`, oldest first; `limit` keeps the newest ones."""
         self.flush()
-        wanted = self.max_entries if limit is None else min(limit, self.max_entries)
         found: list[JournalEntry] = []
-        read, upper = 0, "+"
-        while len(found) < wanted and read < self.max_entries:
-            page = self._redis.xrevrange(self._stream, upper, "-", count=min(_PAGE, self.max_entries - read))
-            if not page:
-                break
-            for stream_id, fields in page:
+        upper = "+" if before is None else f"({max(before, 0)}-0"
+        while limit is None or len(found) < limit:
+            batch = self._redis.xrevrange(self._keys[0], upper, "-", count=READ_BATCH)
+            for stream_id, fields in batch:
                 entry = decode_entry(int(stream_id.split(b"-")[0]), fields[b"doc"])
                 if matches(entry, filters):
                     found.append(entry)
-                    if len(found) == wanted:
+                    if len(found) == limit:
                         break
-            read += len(page)
-            upper = "(" + page[-1][0].decode()
-        return list(reversed(found))
+            if len(batch) < READ_BATCH:
+                break
+            upper = "(" + batch[-1][0].decode()
+        found.reverse()
+        return found
 
     @guarded
     def clear(self) -> None:
         with self._lock:
             self._pending = []
-        self._redis.delete(self._stream)
+        self._redis.delete(self._keys[0], self._keys[2])
 
     @guarded
     def __len__(self) -> int:
         self.flush()
-        return min(int(self._redis.xlen(self._stream)), self.max_entries)
+        return int(self._redis.xlen(self._keys[0]))
 
     def close(self) -> None:
         try:

@@ -4,7 +4,7 @@ One connection per loop, pipelined: a call writes its command at once and awaits
 answers a connection's commands in order, so replies are matched first in, first out. No pool checkout,
 no stream reader: a request's round trip costs the loop a few microseconds of Python, where redis-py's
 asyncio client costs tens, and the loop serves other requests while Redis works. Errors are redis-py's
-exception classes, so the store turns an outage into StoreUnavailableError the same way for both clients.
+exception classes, so the store turns an outage into StoreError the same way for both clients.
 """
 
 from __future__ import annotations

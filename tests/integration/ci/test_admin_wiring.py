@@ -48,7 +48,7 @@ def test_defaults_apply_to_creates_and_the_request_header_wins() -> None:
 
 
 def test_admin_can_be_switched_off() -> None:
-    with TestClient(create_app(replace(BASE, admin=False))) as client:
+    with TestClient(create_app(replace(BASE, admin="off"))) as client:
         reply = client.get("/_mixmock/requests")
     assert reply.status_code == 404
     assert reply.json()["type"].endswith("no-route")

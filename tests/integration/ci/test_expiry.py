@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import httpx
 import pytest
-from starlette.testclient import TestClient
 
 from mock_server.app import create_app
 from mock_server.runtime import Runtime, purge_expired
 from mock_server.settings import Settings
 from mock_server.state.clock import ManualClock
+from mock_server.tooling.testing import in_process
 from tests.unit.mock_server.bodies import CREATE_PATHS, FETCH_PATHS, valid_body
 
 pytestmark = [pytest.mark.unit, pytest.mark.timeout(60)]
@@ -18,7 +19,7 @@ pytestmark = [pytest.mark.unit, pytest.mark.timeout(60)]
 DAY = 86400.0
 
 
-def fetch(client: TestClient, job_id: int) -> dict[str, object]:
+def fetch(client: httpx.Client, job_id: int) -> dict[str, object]:
     path = FETCH_PATHS["img_mixer"].format(id=job_id)
     reply: dict[str, object] = client.post(path, json={"key": "k"}).json()
     return reply
@@ -28,7 +29,7 @@ def fetch(client: TestClient, job_id: int) -> dict[str, object]:
 def test_a_job_expires_then_fetch_says_request_not_found(ttl: float) -> None:
     clock = ManualClock()
     settings = replace(Settings(store=":memory:", strict=True), job_ttl_s=ttl)
-    with TestClient(create_app(settings, clock=clock)) as client:
+    with in_process(create_app(settings, clock=clock)) as client:
         made = client.post(CREATE_PATHS["img_mixer"], json=valid_body("img_mixer")).json()
         clock.advance(ttl - 1)
         before = fetch(client, made["id"])
@@ -43,7 +44,7 @@ def test_the_purge_keeps_the_store_bounded() -> None:
     clock = ManualClock()
     app = create_app(Settings(store=":memory:"), clock=clock)
     runtime: Runtime = app.state.runtime
-    with TestClient(app) as client:
+    with in_process(app) as client:
         for _ in range(48):
             for _job in range(5):
                 client.post(CREATE_PATHS["img_mixer"], json=valid_body("img_mixer"))

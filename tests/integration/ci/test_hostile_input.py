@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import socket
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -10,6 +13,7 @@ import pytest
 
 from mock_server.settings import Settings
 from mock_server.tooling.testing import running_server
+from tests.integration.servers import output_of, serve
 from tests.unit.mock_server.bodies import CREATE_PATHS, valid_body
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
@@ -89,3 +93,47 @@ def test_the_server_still_answers_after_all_of_it(base_url: str) -> None:
         httpx.post(base_url + IMG_MIXER, content=raw, headers=JSON, timeout=30)  # type: ignore[arg-type]
     reply = httpx.post(base_url + IMG_MIXER, json=valid_body("img_mixer"), timeout=30)
     assert reply.json()["status"] == "success"
+
+
+def test_four_bodies_of_99000_wrong_items_at_once_get_small_replies(base_url: str) -> None:
+    """297 KB each; the replies were 6.8 MB each and /health waited seconds behind them."""
+    raw = json.dumps({"key": "k", "prompt": "rose man", "init_image": [0] * 99_000}).encode()
+
+    async def four() -> list[httpx.Response]:
+        async with httpx.AsyncClient(timeout=60) as client:
+            sent = [client.post(base_url + IMG_MIXER, content=raw, headers=JSON) for _ in range(4)]
+            return await asyncio.gather(*sent, client.get(base_url + "/health"))
+
+    *replies, health = asyncio.run(four())
+    assert health.status_code == 200
+    for reply in replies:
+        assert reply.json()["status"] == "error"
+        assert len(reply.content) < 8_000
+
+
+def test_a_host_header_that_is_no_host_gives_valid_urls_even_in_strict_mode() -> None:
+    with running_server(Settings(store=":memory:", access_log=False, strict=True)) as url:
+        reply = httpx.post(url + IMG_MIXER, json=valid_body("img_mixer"), headers={"Host": "a b"})
+    assert reply.status_code == 200
+    assert reply.json()["output"][0].startswith(url + "/generations/")
+
+
+def test_a_client_that_aborts_its_upload_is_no_internal_error() -> None:
+    with serve("--store", ":memory:", access_log=True) as (url, process):
+        port = int(url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port)) as connection:
+            connection.sendall(
+                b"POST " + IMG_MIXER.encode() + b" HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b'Content-Length: 100000\r\n\r\n{"key": "k", "prompt": "ro'
+            )
+        deadline = time.monotonic() + 20
+        while not (entries := httpx.get(url + "/_mixmock/requests").json()["requests"]):
+            assert time.monotonic() < deadline, "the aborted request was never journaled"
+            time.sleep(0.1)
+        output = output_of(process)
+    (entry,) = entries
+    assert entry["http_status"] == 499
+    assert entry["why"] == "client disconnected before its request body arrived"
+    assert " 500 " not in output
+    assert "internal error" not in output
+    assert "Traceback" not in output

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
+from collections import Counter
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,7 +15,7 @@ import pytest
 from mock_server.settings import Settings
 from mock_server.tooling.testing import running_server
 from openapi import load_spec
-from tests.integration.servers import receiver
+from tests.integration.servers import receiver, serve
 from tests.unit.mock_server.bodies import CREATE_PATHS, valid_body
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
@@ -85,3 +88,42 @@ def test_a_webhook_to_a_host_not_allowed_is_refused_and_never_sent() -> None:
     assert delivery["state"] == "refused"
     assert "host '198.51.100.7' is not an allowed webhook host" in delivery["attempts"][0]["error"]
     assert hooks.bodies == []
+
+
+def test_two_workers_send_each_webhook_once_and_log_every_post(tmp_path: Path) -> None:
+    """A slow receiver (1 s) and clients polling through both workers: jobs finish in one worker while
+    the other is POSTing. Each job is delivered once, and the log holds every POST the receiver saw."""
+    store = str(tmp_path / "jobs.sqlite3")
+    args = ("--workers", "2", "--store", store, "--processing-ratio", "1", "--eta", "1")
+    with receiver() as (hook, hooks), serve(*args) as (base_url, _):
+        hooks.delay_s = 1.0
+        bodies = [valid_body("img_mixer", webhook=hook, track_id=index) for index in range(20)]
+        made = [httpx.post(base_url + CREATE_PATHS["img_mixer"], json=body).json() for body in bodies]
+        deadline = time.monotonic() + 60
+        while len({body["id"] for body in hooks.bodies}) < 20 and time.monotonic() < deadline:
+            for reply in made:  # every poll settles the job in whichever worker takes the connection
+                httpx.post(reply["fetch_result"], json={"key": "k"})
+        time.sleep(3)  # a duplicate would be on its way by now
+        log = httpx.get(base_url + "/_mixmock/webhooks?limit=100").json()["deliveries"]
+    received = Counter(body["id"] for body in hooks.bodies)
+    assert sorted(received) == sorted(reply["id"] for reply in made)
+    assert set(received.values()) == {1}, f"duplicates: {[i for i, n in received.items() if n > 1]}"
+    assert sum(len(delivery["attempts"]) for delivery in log) == len(hooks.bodies)
+    assert {delivery["state"] for delivery in log} == {"delivered"}
+
+
+def test_a_receiver_that_redirects_is_never_followed_and_every_post_is_logged() -> None:
+    settings = replace(BASE, webhook_retry_s=2.5)
+    with receiver() as (hook, hooks), running_server(settings) as base_url:
+        hooks.status, hooks.headers = 302, {"Location": "data:,x"}
+        httpx.post(base_url + CREATE_PATHS["img_mixer"], json=valid_body("img_mixer", webhook=hook))
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            (delivery,) = httpx.get(base_url + "/_mixmock/webhooks").json()["deliveries"]
+            if delivery["state"] != "pending":
+                break
+            time.sleep(0.2)
+    assert delivery["state"] == "gave_up"  # after 1 s and 2 s of backoff, past the 2.5 s window
+    assert len(delivery["attempts"]) == len(hooks.bodies) == 2
+    assert delivery["attempts"][0]["status"] == 302
+    assert delivery["attempts"][0]["error"] == "redirect to 'data:,x' not followed"

@@ -10,7 +10,7 @@ import pytest
 
 from mock_server.tooling.redis_server import RedisServer
 from tests.integration.scale.replicas import SCALE_TESTS, replicas, wait_for
-from tests.integration.servers import stop
+from tests.integration.servers import output_of, stop
 from tests.unit.mock_server.bodies import CREATE_PATHS, FETCH_PATHS, valid_body
 
 pytestmark = [*SCALE_TESTS, pytest.mark.timeout(180)]
@@ -45,9 +45,9 @@ def test_a_redis_outage_is_the_vendors_503_and_not_ready_until_it_is_back(tmp_pa
                 replica.post(CREATE_PATHS["img_mixer"], valid_body("img_mixer")).json()["status"] == "success"
             )
             stop(replica.process)
-            log = replica.process.stderr.read().decode() if replica.process.stderr else ""
+            log = output_of(replica.process)
     finally:
         redis.stop()
     assert "Traceback" not in log
-    assert log.count("is unavailable") == 1, log  # one line for the whole outage
+    assert log.count("is unavailable") == 1, repr(log)  # one line for the whole outage
     assert log.count("answers again") == 1, log

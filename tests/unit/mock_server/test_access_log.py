@@ -7,11 +7,11 @@ import time
 from typing import Any
 
 import pytest
-from starlette.testclient import TestClient
 
 from mock_server.access_log import ACCESS_LOG, AccessLog, access_line, request_part
 from mock_server.app import create_app
 from mock_server.settings import Settings
+from mock_server.tooling.testing import in_process
 
 pytestmark = pytest.mark.unit
 
@@ -77,13 +77,13 @@ def test_capacity_forces_a_write() -> None:
 @pytest.mark.parametrize("enabled", [True, False], ids=["access-log", "no-access-log"])
 def test_the_app_logs_every_reply(enabled: bool, capsys: pytest.CaptureFixture[str]) -> None:
     app = create_app(Settings(store=":memory:", access_log=enabled))
-    with TestClient(app) as client:
+    with in_process(app) as client:
         client.get("/health")
         client.post("/api/v6/image_editing/fetch/1", json={"key": "k"})
         client.get("/_mixmock/nothing-here")
     ACCESS_LOG.flush()
     out = capsys.readouterr().out
-    lines = [line for line in out.splitlines() if line.startswith("INFO:     testclient")]
+    lines = [line for line in out.splitlines() if line.startswith("INFO:     127.0.0.1:")]
     if enabled:
         assert [line.split('"')[1] for line in lines] == [
             "GET /health HTTP/1.1",

@@ -35,7 +35,7 @@ def test_the_index_lists_every_route_and_links_the_specs(mock_client: ClientFact
 
 
 def test_the_index_follows_the_public_url_and_says_when_admin_is_off(mock_client: ClientFactory) -> None:
-    with mock_client(public_url="https://mock.example", admin=False) as client:
+    with mock_client(public_url="https://mock.example", admin="off") as client:
         index = client.get("/").json()
     assert index["specs"]["v6"] == "https://mock.example/openapi/v6.yaml"
     assert index["admin"] is None
@@ -81,15 +81,15 @@ def test_the_startup_block_names_routes_profile_store_admin_and_cors() -> None:
     assert "redis://:***@redis.internal:6379/0" in block
     assert "s3cret" not in block
     assert "t0ken" not in block
-    assert "admin: /_mixmock/ (Authorization: Bearer token required)" in block
+    assert "admin API /_mixmock/: requires Authorization: Bearer <the admin token>" in block
     assert "cors: http://localhost:5173" in block
     assert "admin cors: closed" in block
     assert "/openapi/v1-enterprise.yaml" in block
 
 
 def test_the_startup_block_says_a_launch_store_goes_with_the_launch() -> None:
-    block = startup_block(Settings(store=launch_store.new_path(), admin=False), ROUTES, "/_mixmock")
+    block = startup_block(Settings(store=launch_store.new_path(), admin="off"), ROUTES, "/_mixmock")
     assert "removed when the server stops" in block
-    assert "admin: off" in block
+    assert "admin API /_mixmock/: off" in block
     named = startup_block(Settings(store="jobs.sqlite3"), ROUTES, "/_mixmock")
     assert "store: jobs.sqlite3\n" in named

@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
+import threading
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any
 
 import httpx
 import pytest
 from PIL import Image
 
 from mock_server.engines.base import EngineInputError
-from mock_server.engines.image_fetch import FETCH_FAILED, FetchPolicy, ImageFetcher, blocked_reason
+from mock_server.engines.image_fetch import FETCH_FAILED, MAX_SIDE, FetchPolicy, ImageFetcher, blocked_reason
 
 pytestmark = [pytest.mark.unit, pytest.mark.timeout(30)]
 
@@ -300,3 +303,108 @@ def test_blocked_reason(address: str, blocked: bool) -> None:
     import ipaddress
 
     assert (blocked_reason(ipaddress.ip_address(address)) is not None) is blocked
+
+
+def test_a_redirect_to_a_data_uri_is_the_vendors_fetch_failure() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(302, headers={"location": "data:,x"})
+
+    message = failure("https://img.example/a.png", handler)
+    assert message.startswith(FETCH_FAILED + ": the server redirected to 'data:,x'")
+
+
+def data_uri(size: tuple[int, int], mode: str = "L") -> str:
+    buffer = io.BytesIO()
+    Image.new(mode, size).save(buffer, format="PNG")  # one colour: a few KB for millions of pixels
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def fetch_all(fields: list[tuple[str, str]], fetcher: ImageFetcher | None = None) -> list[Image.Image]:
+    async def run() -> list[Image.Image]:
+        used = fetcher or ImageFetcher()
+        try:
+            return await used.fetch_all(fields)
+        finally:
+            await used.aclose()
+
+    return asyncio.run(run())
+
+
+def test_the_images_of_one_request_share_a_pixel_budget() -> None:
+    """Four 4096 x 4096 images are 350 KB on the wire and 256 MiB decoded: refused before decoding."""
+    url = data_uri((4096, 4096), "RGBA")
+    fields = [(f"init_image[{index}]", url) for index in range(4)]
+    with pytest.raises(EngineInputError) as refused:
+        fetch_all(fields)
+    assert refused.value.field == "init_image[1]"
+    assert refused.value.message.startswith(FETCH_FAILED)
+    assert "33554432 pixels" in refused.value.message
+    assert len(fetch_all(fields[:1])) == 1  # one of them alone fits
+
+
+def test_decoding_runs_off_the_event_loop_and_a_few_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    fetcher = ImageFetcher(FetchPolicy(max_decoding=2))
+    threads: set[str] = set()
+    running, most = 0, 0
+    lock = threading.Lock()
+    decode = fetcher._decode
+
+    def watched(payload: bytes, prepare: Any = None) -> Image.Image:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+            threads.add(threading.current_thread().name)
+        time.sleep(0.02)
+        with lock:
+            running -= 1
+        return decode(payload, prepare)
+
+    monkeypatch.setattr(fetcher, "_decode", watched)
+
+    async def six_requests() -> list[list[Image.Image]]:
+        url = data_uri((64, 48))
+        fields = [(f"init_image[{index}]", url) for index in range(4)]
+        try:
+            return await asyncio.gather(*(fetcher.fetch_all(fields) for _ in range(6)))
+        finally:
+            await fetcher.aclose()
+
+    results = asyncio.run(six_requests())
+    assert [len(images) for images in results] == [4] * 6
+    assert most == 2
+    assert threading.main_thread().name not in threads
+
+
+def test_a_large_image_is_scaled_down_once_decoded() -> None:
+    (image,) = fetch_all([("image", data_uri((4000, 1000), "RGBA"))])
+    assert image.size == (MAX_SIDE, 512)
+    assert image.mode == "RGBA"
+
+
+def test_prepare_runs_on_each_decoded_image() -> None:
+    images = fetch_all([("image", data_uri((40, 30), "RGBA"))], ImageFetcher())
+    (prepared,) = asyncio.run(_prepared([("image", data_uri((40, 30), "RGBA"))]))
+    assert images[0].mode == "RGBA"
+    assert (prepared.mode, prepared.size) == ("RGB", (40, 30))
+
+
+async def _prepared(fields: list[tuple[str, str]]) -> list[Image.Image]:
+    fetcher = ImageFetcher()
+    try:
+        return await fetcher.fetch_all(fields, prepare=lambda image: image.convert("RGB"))
+    finally:
+        await fetcher.aclose()
+
+
+def test_one_fetcher_serves_one_event_loop_after_another() -> None:
+    """An engine outlives a loop in tests (asyncio.run per call): its gate must not belong to the first."""
+    fetcher = ImageFetcher(FetchPolicy(max_decoding=1))
+    fields = [(f"init_image[{index}]", data_uri((32, 32))) for index in range(3)]
+
+    async def busy() -> int:
+        done = await asyncio.gather(*(fetcher.fetch_all(fields) for _ in range(3)))
+        return sum(len(images) for images in done)
+
+    assert [asyncio.run(busy()) for _ in range(2)] == [9, 9]
+    asyncio.run(fetcher.aclose())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mock_server.pipeline.intake import MAX_BODY_BYTES, parse_body
+from mock_server.pipeline.intake import MAX_BODY_BYTES, parse_body, valid_host
 from tests.conftest import ClientFactory
 from tests.unit.mock_server.bodies import CREATE_PATHS, FETCH_PATHS
 
@@ -73,3 +73,23 @@ def test_infinite_guidance_scale_is_an_invalid_request(mock_client: ClientFactor
             headers={"content-type": JSON},
         )
     assert reply.json()["message"] == "Invalid API Request"
+
+
+@pytest.mark.parametrize(
+    ("host", "valid"),
+    [
+        ("127.0.0.1:8000", True),
+        ("mock.test", True),
+        ("mixmock_mock_1:8000", True),
+        ("[::1]:8000", True),
+        ("a b", False),
+        ("evil.test/x", False),
+        ("host:99999", False),
+        ("[::g]", False),
+        ("-lead.test", False),
+        ("x" * 300, False),
+        ("", False),
+    ],
+)
+def test_valid_host(host: str, valid: bool) -> None:
+    assert valid_host(host) is valid

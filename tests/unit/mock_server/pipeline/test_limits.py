@@ -110,3 +110,21 @@ def test_declared_length(headers: dict[str, str], expected: str | None) -> None:
 def test_limits_must_be_positive(name: str) -> None:
     with pytest.raises(ValueError, match=f"BodyLimits.{name} must be at least 1, got 0"):
         BodyLimits(**{name: 0})
+
+
+def test_a_long_integer_after_many_short_ones_is_still_refused() -> None:
+    limits = BodyLimits(max_bytes=1 << 20, max_nodes=100_000)
+    raw = b'{"init_image": [' + b"0, " * 90_000 + b"0], " + b'"seed": ' + b"7" * 1500 + b"}"
+    value, problem = decode_json(raw, limits)
+    assert value is None
+    assert problem is not None
+    assert "(1500 digits) is out of range" in problem
+
+
+def test_a_list_of_many_short_numbers_within_the_limits_is_decoded() -> None:
+    limits = BodyLimits(max_bytes=1 << 20, max_nodes=100_000)
+    value, problem = decode_json(json.dumps({"init_image": [0] * 99_000}).encode(), limits)
+    assert problem is None
+    assert len(value["init_image"]) == 99_000
+    _, too_many = decode_json(json.dumps({"init_image": [0] * 100_001}).encode(), limits)
+    assert too_many == "the JSON holds more than 100000 values"

@@ -160,7 +160,7 @@ def test_full_ratios_cover_every_scenario(mock_client: ClientFactory) -> None:
     ("method", "path", "status"),
     [
         ("POST", "/api/v6/image_editing/nothing", 404),
-        ("POST", "/", 404),
+        ("POST", "/", 405),  # GET / is the index
         ("GET", IMG, 405),
         ("DELETE", FETCH_PATHS["img_mixer"].format(id=1), 405),
         ("GET", "/generations/not-a-file.png", 404),

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
+import httpx
 import pytest
 
+from mock_server.app import create_app
+from mock_server.settings import Settings
 from mock_server.state.clock import ManualClock
 from mock_server.tooling.testing import free_port
 from tests.conftest import ClientFactory
 from tests.unit.mock_server.bodies import CREATE_PATHS, valid_body
+from tests.unit.mock_server.engines.fakes import CountingEngine
 
 pytestmark = [pytest.mark.unit, pytest.mark.timeout(60)]
 IMG = CREATE_PATHS["img_mixer"]
@@ -52,3 +57,20 @@ def test_a_due_job_that_succeeds_serves_its_file_before_any_fetch(
     assert early.status_code == 404
     assert late.status_code == 200
     assert late.headers["content-type"] == "image/png"
+
+
+def test_concurrent_first_downloads_share_one_render() -> None:
+    """30 clients download an image nobody has rendered yet: one render, 30 identical files."""
+    engine = CountingEngine()
+    app = create_app(Settings(store=":memory:", access_log=False), engine=engine)
+
+    async def downloads() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://mock.test") as client:
+            made = (await client.post(IMG, json=valid_body("img_mixer"))).json()
+            return await asyncio.gather(*(client.get(made["output"][0]) for _ in range(30)))
+
+    replies = asyncio.run(downloads())
+    assert {reply.status_code for reply in replies} == {200}
+    assert len({reply.content for reply in replies}) == 1
+    assert engine.renders == 1

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from mock_server.pipeline.intake import Intake
-from mock_server.pipeline.validation import ResponseDraft, validate_request, validate_response
+from mock_server.pipeline.validation import MAX_VIOLATIONS, ResponseDraft, validate_request, validate_response
 from openapi.operations import load_operations
 from tests.conftest import ClientFactory
 from tests.unit.mock_server.bodies import CREATE_PATHS, valid_body, without
@@ -178,3 +178,38 @@ def test_validate_response_reports_the_branch_the_status_selects() -> None:
 def test_validate_response_rejects_an_undeclared_status() -> None:
     draft = ResponseDraft(418, {"status": "error", "message": "teapot"}, "error_validation")
     assert validate_response(OPERATIONS["img_mixer"], draft)[0].keyword == "status"
+
+
+def _intake(body: Any) -> Intake:
+    return Intake(body, None, {}, "", {})
+
+
+def test_violations_are_capped_and_the_rest_counted() -> None:
+    body = {"key": "k", "prompt": "p", "init_image": [0] * 99_000, "steps": "many", "width": "wide"}
+    violations = validate_request(OPERATIONS["img_mixer"], _intake(body), frozenset())
+    assert len(violations) == MAX_VIOLATIONS + 1
+    assert violations[-1].keyword == "more"
+    assert violations[-1].message.endswith("more violations are not listed.")
+    assert {"maxItems", "type"} <= {violation.keyword for violation in violations}
+    assert all(len(violation.message) <= 300 for violation in violations)
+
+
+def test_a_long_list_is_still_seen_past_its_maximum() -> None:
+    body = valid_body("img_mixer", init_image=["https://img.example/a.png"] * 5000)
+    (violation,) = validate_request(OPERATIONS["img_mixer"], _intake(body), frozenset())
+    assert violation.keyword == "maxItems"
+
+
+@pytest.mark.parametrize(
+    ("key", "received"),
+    [
+        pytest.param(["sk-1"], "received an array", id="array"),
+        pytest.param(123456789, "received a number", id="number"),
+        pytest.param(" ", "received an empty string", id="blank"),
+        pytest.param(None, "received null", id="null"),
+    ],
+)
+def test_a_bad_key_is_described_never_shown(key: Any, received: str) -> None:
+    body = valid_body("img_mixer", key=key)
+    (violation,) = validate_request(OPERATIONS["img_mixer"], _intake(body), frozenset())
+    assert violation.message == f"The key is missing or empty ({received})."

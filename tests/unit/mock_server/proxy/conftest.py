@@ -11,12 +11,12 @@ from typing import Any
 import httpx
 import pytest
 from starlette.applications import Starlette
-from starlette.testclient import TestClient
 
 from mock_server.app import create_app
 from mock_server.proxy.app import Proxy, create_proxy_app
 from mock_server.settings import ProxySettings, Settings
 from mock_server.state.clock import ManualClock
+from mock_server.tooling.testing import InProcessClient, in_process
 
 VENDOR = "http://vendor.test"
 KEY = "sk-unit-0123456789abcdef"
@@ -39,13 +39,14 @@ class Counting(httpx.AsyncBaseTransport):
 
 @dataclass
 class Proxied:
-    client: TestClient
+    client: InProcessClient
+    app: Starlette
     vendor: Starlette
     transport: Counting
 
     @property
     def proxy(self) -> Proxy:
-        proxy: Proxy = self.client.app.state.proxy  # type: ignore[attr-defined]
+        proxy: Proxy = self.app.state.proxy
         return proxy
 
 
@@ -56,8 +57,8 @@ def proxied(vendor: Starlette | None = None, **overrides: Any) -> Iterator[Proxi
     transport = Counting(httpx.ASGITransport(app=vendor))
     settings = ProxySettings(**{"target": VENDOR, "access_log": False, **overrides})
     app = create_proxy_app(settings, client=httpx.AsyncClient(transport=transport))
-    with TestClient(app, base_url="http://proxy.test") as client:
-        yield Proxied(client, vendor, transport)
+    with in_process(app, base_url="http://proxy.test") as client:
+        yield Proxied(client, app, vendor, transport)
 
 
 @pytest.fixture

@@ -11,10 +11,12 @@ from starlette.testclient import TestClient
 
 from mock_server.engines.base import ImageJob
 from mock_server.services.admin import Admin, admin_mount
+from mock_server.services.admin_access import admin_access
 from mock_server.services.defaults import Defaults, SQLiteDefaults
 from mock_server.services.deliveries import Attempt, SQLiteDeliveries
-from mock_server.services.journal import REDACTED, JournalEntry, SQLiteJournal
-from mock_server.state.jobs import Job
+from mock_server.services.journal import JournalEntry, SQLiteJournal
+from mock_server.services.redaction import REDACTED
+from mock_server.state.jobs import Job, Page
 
 pytestmark = [pytest.mark.unit, pytest.mark.timeout(30)]
 
@@ -26,8 +28,9 @@ class Jobs:
     def get(self, job_id: int) -> Job | None:
         return self.jobs.get(job_id)
 
-    def recent(self, limit: int) -> list[Job]:
-        return sorted(self.jobs.values(), key=lambda job: job.id)[-limit:]
+    def page(self, limit: int, *, before: int | None = None) -> Page[Job]:
+        older = sorted(job.id for job in self.jobs.values() if before is None or job.id < before)
+        return Page([self.jobs[i] for i in older[-limit:]], older[-limit] if len(older) > limit else None)
 
 
 def make_job(job_id: int) -> Job:
@@ -134,13 +137,13 @@ def test_reset_forgets_journal_deliveries_and_defaults(admin: Admin, client: Tes
     admin.defaults.set(Defaults("scenario=error"))
     assert client.post("/_mixmock/reset").json() == {"reset": True}
     assert len(admin.journal) == 0
-    assert admin.deliveries.all() == []
+    assert admin.deliveries.page().items == []
     assert admin.defaults.get().empty
     assert resets == [True]
 
 
 def test_a_configured_token_is_required(admin: Admin) -> None:
-    admin.token = "s3cret"
+    admin.access = admin_access("auto", "s3cret", "0.0.0.0")
     for client in client_for(admin):
         refused = client.get("/_mixmock/requests")
         wrong = client.get("/_mixmock/requests", headers={"Authorization": "Bearer nope"})
@@ -153,3 +156,65 @@ def test_a_configured_token_is_required(admin: Admin) -> None:
 def test_a_bad_prefix_is_refused(admin: Admin, prefix: str) -> None:
     with pytest.raises(ValueError, match="admin prefix"):
         admin_mount(admin, prefix)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["9223372036854775808", "9" * 5000, "-1", "\uff11\uff12", "0x1f"],
+    ids=["2**63", "5000-digits", "negative", "fullwidth-digits", "hex"],
+)
+def test_an_id_no_job_can_have_is_a_404_problem(client: TestClient, raw: str) -> None:
+    reply = client.get(f"/_mixmock/jobs/{raw}")
+    assert reply.status_code == 404
+    assert reply.headers["content-type"] == "application/problem+json"
+    assert len(reply.json()["detail"]) < 120
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        pytest.param(b"[" * 30_000 + b"]" * 30_000, "nests deeper", id="nested-30k"),
+        pytest.param(b'{"prefer": ' * 50 + b"1" + b"}" * 50, "nests deeper", id="nested-objects"),
+        pytest.param(b'{"prefer": "' + b"a" * 100_000 + b'"}', "larger than", id="oversized"),
+        pytest.param(b"{nope", "not valid JSON", id="not-json"),
+        pytest.param(b'{"ratios": {"error": NaN}}', "NaN", id="nan"),
+    ],
+)
+def test_a_hostile_defaults_body_is_a_400_problem(client: TestClient, body: bytes, detail: str) -> None:
+    reply = client.put("/_mixmock/defaults", content=body)
+    assert reply.status_code == 400
+    assert reply.headers["content-type"] == "application/problem+json"
+    assert detail in reply.json()["detail"]
+
+
+def test_a_hostile_filter_value_matches_nothing(admin: Admin, client: TestClient) -> None:
+    admin.journal.append(entry("img_mixer", 41))
+    reply = client.get("/_mixmock/requests", params={"body.steps": "[" * 20_000})
+    assert (reply.status_code, reply.json()["requests"]) == (200, [])
+
+
+def test_listings_are_pages_that_continue_with_next_before(admin: Admin, client: TestClient) -> None:
+    for steps in range(1, 6):
+        admin.journal.append(entry("img_mixer", steps))
+    first = client.get("/_mixmock/requests?limit=2").json()
+    second = client.get(f"/_mixmock/requests?limit=2&before={first['next_before']}").json()
+    rest = client.get(f"/_mixmock/requests?limit=2&before={second['next_before']}").json()
+    assert [[r["body"]["steps"] for r in page["requests"]] for page in (first, second, rest)] == [
+        [4, 5],
+        [2, 3],
+        [1],
+    ]
+    assert rest["next_before"] is None
+    admin.jobs = Jobs(*(make_job(job_id) for job_id in range(1, 4)))
+    jobs = client.get("/_mixmock/jobs?limit=2").json()
+    assert ([job["id"] for job in jobs["jobs"]], jobs["next_before"]) == ([2, 3], 2)
+    assert client.get("/_mixmock/webhooks?limit=2").json()["next_before"] is None
+    assert client.get("/_mixmock/jobs?before=x").status_code == 400
+
+
+def test_a_closed_admin_api_names_how_to_open_it(admin: Admin) -> None:
+    admin.access = admin_access("auto", None, "0.0.0.0")
+    for client in client_for(admin):
+        reply = client.get("/_mixmock/requests")
+    assert reply.status_code == 403
+    assert reply.json()["title"] == "Admin API closed"

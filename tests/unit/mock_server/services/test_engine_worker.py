@@ -1,4 +1,5 @@
-"""An engine worker and an API replica on one Redis: queued jobs rendered, finished, and taken up again."""
+"""An engine worker and an API replica on one Redis: the replica's engine work claimed under a lease,
+rendered, finished, and taken up again when the worker holding it dies."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from mock_server.services.engine_worker import EngineWorker
 from mock_server.settings import Settings
 from mock_server.state.backends import open_backend
 from mock_server.state.clock import SystemClock
+from mock_server.state.health import StoreHealth
 from mock_server.state.lifecycle import Lifecycle
 from mock_server.tooling.redis_server import RedisServer
 from mock_server.tooling.testing import InProcessClient, in_process
@@ -48,9 +50,12 @@ def api(settings: Settings) -> Iterator[InProcessClient]:
 def worker(settings: Settings) -> Iterator[EngineWorker]:
     """An engine worker (synthetic engine) on its own event loop, stopped on exit."""
     backend = open_backend(settings)
-    assert backend.queue is not None
-    lifecycle = Lifecycle(backend.jobs, SystemClock(), SyntheticEngine())
-    running = EngineWorker(backend.queue, lifecycle, backend.deliveries, poll_s=0.02)
+    assert backend.workers is not None
+    lifecycle = Lifecycle(
+        backend.jobs, SystemClock(), SyntheticEngine(), lease_s=settings.engine_lease_s, grace_s=0
+    )
+    health = StoreHealth(backend.jobs, settings.store)
+    running = EngineWorker(backend.workers, lifecycle, backend.deliveries, health, poll_s=0.02)
     loop = asyncio.new_event_loop()
     stop = asyncio.Event()
 
@@ -80,7 +85,7 @@ def fetch_until_done(client: httpx.Client, url: str, timeout_s: float = 20.0) ->
     raise AssertionError(f"{url} still processing after {timeout_s} s")
 
 
-def test_a_replica_without_engine_queues_the_job_and_a_worker_finishes_it(settings: Settings) -> None:
+def test_a_replica_without_engine_stores_the_work_and_a_worker_finishes_it(settings: Settings) -> None:
     with api(settings) as client, worker(settings) as running:
         queued = client.post(CREATE_PATHS["img_mixer"], json=valid_body("img_mixer")).json()
         assert queued["status"] == "processing"
@@ -98,8 +103,7 @@ def test_a_job_whose_worker_died_is_taken_up_when_its_lease_runs_out(settings: S
     with api(settings) as client:
         queued = client.post(CREATE_PATHS["magic_mix_v5"], json=valid_body("magic_mix_v5")).json()
         backend = open_backend(settings)
-        assert backend.queue is not None
-        assert backend.queue.claim("a-worker-that-dies", 1, time.time()) == [queued["id"]]
+        assert backend.jobs.claim_engine_job(queued["id"], "a-worker-that-dies", time.time(), 1.0)
         with worker(settings) as running:
             time.sleep(0.3)
             assert running.rendered == 0  # the dead worker's lease still runs
@@ -109,7 +113,7 @@ def test_a_job_whose_worker_died_is_taken_up_when_its_lease_runs_out(settings: S
     assert running.rendered == 1
 
 
-def test_the_eta_counts_the_work_queued_ahead(settings: Settings) -> None:
+def test_the_eta_counts_the_work_waiting_ahead(settings: Settings) -> None:
     with api(settings) as client:
         etas = [
             client.post(CREATE_PATHS["img_mixer"], json=valid_body("img_mixer")).json()["eta"]

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from mock_server.services.journal import REDACTED, JournalEntry, SQLiteJournal, matches, parse_filters, redact
+from mock_server.services.journal import JournalEntry, SQLiteJournal, matches, parse_filters
+from mock_server.services.redaction import REDACTED, redact
 
 pytestmark = [pytest.mark.unit, pytest.mark.timeout(30)]
 

@@ -163,6 +163,6 @@ def test_the_admin_token_guards_the_rules(mock_client: ClientFactory) -> None:
 
 
 def test_without_the_admin_api_there_is_no_rules_api(mock_client: ClientFactory) -> None:
-    with mock_client(admin=False) as client:
+    with mock_client(admin="off") as client:
         reply = client.get(RULES)
     assert reply.status_code == 404

@@ -13,6 +13,7 @@ import jsonschema_rs
 import pytest
 
 from mock_server.engines.base import ImageJob
+from mock_server.outbound import outbound_client
 from mock_server.services.deliveries import SQLiteDeliveries
 from mock_server.services.webhooks import WebhookDispatcher, WebhookPolicy, payload_for, refusal
 from mock_server.state.clock import ManualClock
@@ -120,7 +121,7 @@ def dispatcher(
     async def lookup(job_id: int) -> Job | None:
         return jobs.get(job_id)
 
-    client = httpx.AsyncClient(transport=httpx.MockTransport(receiver))
+    client = outbound_client(httpx.MockTransport(receiver))
     return WebhookDispatcher(SQLiteDeliveries(":memory:"), WebhookPolicy(**policy), clock, lookup, client)
 
 
@@ -217,7 +218,7 @@ def test_a_processing_job_is_delivered_once_it_finishes() -> None:
 def test_a_job_without_webhook_schedules_nothing() -> None:
     hooks = dispatcher(Receiver(), {}, ManualClock())
     assert hooks.schedule(job(webhook=None)) is None
-    assert hooks.deliveries.all() == []
+    assert hooks.deliveries.page().items == []
 
 
 def test_pending_deliveries_survive_a_restart(tmp_path: Path) -> None:
@@ -234,22 +235,90 @@ def test_pending_deliveries_survive_a_restart(tmp_path: Path) -> None:
     assert receiver.bodies == [payload_for(jobs[349])]
 
 
-def test_two_workers_never_claim_the_same_delivery(tmp_path: Path) -> None:
+def test_a_redirect_is_a_logged_failed_attempt_and_never_followed() -> None:
+    calls: list[str] = []
+
+    def receiver(request: httpx.Request) -> httpx.Response:
+        calls.append(str(request.url))
+        return httpx.Response(302, headers={"location": "data:,x"})
+
+    clock = ManualClock()
+    jobs = {349: job()}
+    hooks = dispatcher(receiver, jobs, clock, first_delay_s=1, retry_for_s=5)
+
+    async def scenario() -> None:
+        hooks.schedule(jobs[349])
+        for _ in range(6):
+            await hooks.run_due()
+            clock.advance(4)
+        await hooks.aclose()
+
+    asyncio.run(scenario())
+    delivery = hooks.deliveries.for_job(349)
+    assert delivery is not None
+    assert delivery.state == "gave_up"
+    assert calls == [HOOK] * len(delivery.attempts)  # every POST is in the log
+    first = delivery.attempts[0]
+    assert (first.status, first.error) == (302, "redirect to 'data:,x' not followed")
+
+
+def test_whatever_the_client_raises_is_a_logged_attempt() -> None:
+    def receiver(request: httpx.Request) -> httpx.Response:
+        raise httpx.InvalidURL("no such thing")
+
+    clock = ManualClock()
+    jobs = {349: job()}
+    hooks = dispatcher(receiver, jobs, clock)
+
+    async def scenario() -> None:
+        hooks.schedule(jobs[349])
+        await hooks.run_due()
+        await hooks.aclose()
+
+    asyncio.run(scenario())
+    delivery = hooks.deliveries.for_job(349)
+    assert delivery is not None
+    assert delivery.state == "pending"
+    assert [a.error for a in delivery.attempts] == ["InvalidURL: no such thing"]
+
+
+def test_a_job_finishing_during_an_attempt_is_not_sent_twice_by_another_worker(tmp_path: Path) -> None:
+    """Worker A is POSTing; worker B finishes the job (a client's fetch) and hastens its delivery."""
     path = str(tmp_path / "store.sqlite3")
-    one, two = SQLiteDeliveries(path), SQLiteDeliveries(path)
-    for job_id in range(10):
-        one.add(job_id, HOOK, created_at=0.0, next_at=0.0, state="pending")
-    first, second = one.claim_due(1.0, lease_s=30), two.claim_due(1.0, lease_s=30)
-    assert len(first) == 10
-    assert second == []
-    assert len(two.claim_due(40.0, lease_s=30)) == 10  # a lease that ran out (a worker died) is taken over
+    clock = ManualClock()
+    jobs = {349: job()}
+    released = asyncio.Event()
+    bodies: list[Any] = []
 
+    async def slow_receiver(request: httpx.Request) -> httpx.Response:
+        bodies.append(json.loads(request.content))
+        await released.wait()
+        return httpx.Response(200)
 
-def test_purge_keeps_pending_deliveries() -> None:
-    store = SQLiteDeliveries(":memory:")
-    store.add(1, HOOK, created_at=0.0, next_at=0.0, state="refused")
-    store.add(2, HOOK, created_at=0.0, next_at=0.0, state="pending")
-    store.add(3, HOOK, created_at=100.0, next_at=0.0, state="delivered")
-    assert store.purge(before=50.0) == 1
-    assert [d.job_id for d in store.all()] == [2, 3]
-    assert [d.job_id for d in store.all("pending")] == [2]
+    async def lookup(job_id: int) -> Job | None:
+        return jobs.get(job_id)
+
+    def worker() -> WebhookDispatcher:
+        client = outbound_client(httpx.MockTransport(slow_receiver))
+        return WebhookDispatcher(SQLiteDeliveries(path), WebhookPolicy(), clock, lookup, client)
+
+    first, second = worker(), worker()
+
+    async def scenario() -> int:
+        first.schedule(jobs[349])
+        sending = asyncio.create_task(first.run_due())
+        while not bodies:
+            await asyncio.sleep(0.01)
+        await second.job_finished(jobs[349])  # hastens nothing: the delivery is leased
+        sent_by_second = await second.run_due()
+        released.set()
+        sent = await sending + sent_by_second
+        for hooks in (first, second):
+            await hooks.aclose()
+        return sent
+
+    assert asyncio.run(scenario()) == 1
+    assert len(bodies) == 1
+    delivery = first.deliveries.for_job(349)
+    assert delivery is not None
+    assert [(a.status, a.error) for a in delivery.attempts] == [(200, None)]

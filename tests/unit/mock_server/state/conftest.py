@@ -1,43 +1,38 @@
-"""Stores of every backend for the contract suites: `open_store()` opens one more on the same state."""
+"""Job stores for the contract suite: `open_store()` opens one more on the backend under test (the
+`store_backend` fixture of tests/conftest.py: SQLite, then Redis), as another process would."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
+from mock_server.settings import Settings
 from mock_server.state.jobs import JobStore
 from mock_server.state.redis.connection import Keys, connect
 from mock_server.state.redis.job_store import RedisJobStore
+from mock_server.state.redis.urls import is_redis_url
 from mock_server.state.sqlite_store import SQLiteJobStore
-from mock_server.tooling.redis_server import RedisServer
 
 StoreOpener = Callable[..., JobStore]
-BACKENDS = ["sqlite", pytest.param("redis", marks=pytest.mark.redis)]
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest) -> str:
-    name: str = request.param
-    return name
 
 
 @pytest.fixture
-def open_store(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreOpener]:
-    """Opens stores that share one state (one SQLite file, or one Redis under one key prefix)."""
+def open_store(backend_settings: Settings) -> Iterator[StoreOpener]:
+    """`open_store(id_block=4)` shares the state of every other; `elsewhere=True` opens an unrelated store
+    (another file, another key prefix)."""
     opened: list[JobStore] = []
+    location = backend_settings.store
 
-    def open_one(id_block: int = 64, ttl_s: float = 86400.0) -> JobStore:
+    def open_one(id_block: int = 64, ttl_s: float = 86400.0, *, elsewhere: bool = False) -> JobStore:
         store: JobStore
-        if backend == "sqlite":
-            store = SQLiteJobStore(str(tmp_path / "jobs.sqlite3"), id_block=id_block)
-        else:
-            server: RedisServer = request.getfixturevalue("redis_service")
-            prefix: str = request.getfixturevalue("redis_prefix")
+        if is_redis_url(location):
+            prefix = backend_settings.store_prefix + (":elsewhere" if elsewhere else "")
             store = RedisJobStore(
-                connect(server.url), Keys(prefix), ttl_s=ttl_s, store_url=server.url, id_block=id_block
+                connect(location), Keys(prefix), ttl_s=ttl_s, store_url=location, id_block=id_block
             )
+        else:
+            store = SQLiteJobStore(location + ("-elsewhere" if elsewhere else ""), id_block=id_block)
         opened.append(store)
         return store
 
@@ -48,4 +43,10 @@ def open_store(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> 
 
 @pytest.fixture
 def store(open_store: StoreOpener) -> JobStore:
+    return open_store()
+
+
+@pytest.fixture
+def other(open_store: StoreOpener) -> JobStore:
+    """A second process's view of the same store."""
     return open_store()

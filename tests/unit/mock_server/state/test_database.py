@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from mock_server.state.database import close_database, open_database
+from mock_server.state.jobs import StoreError
 
 pytestmark = [pytest.mark.unit, pytest.mark.timeout(30)]
 
@@ -49,3 +50,23 @@ def test_a_file_database_uses_wal(tmp_path: Path) -> None:
     (mode,) = database.connection.execute("PRAGMA journal_mode").fetchone()
     assert mode == "wal"
     close_database(database)
+
+
+def test_a_write_that_changes_nothing_does_not_end_a_failure(tmp_path: Path) -> None:
+    """An idle background round (a claim of no due delivery) is no sign that a full store works again."""
+    database = open_database(str(tmp_path / "store.sqlite3"))
+    try:
+        with database.writing as db:
+            db.execute("CREATE TABLE t (x INTEGER)")
+        database.connection.execute("PRAGMA query_only = ON")
+        with pytest.raises(StoreError), database.writing as db:
+            db.execute("INSERT INTO t VALUES (1)")
+        database.connection.execute("PRAGMA query_only = OFF")
+        with database.writing as db:
+            db.execute("UPDATE t SET x = 2 WHERE x = 1")  # no row: nothing written
+        assert database.health() is not None
+        with database.writing as db:
+            db.execute("INSERT INTO t VALUES (3)")  # a real write: the store works again
+        assert database.health() is None
+    finally:
+        close_database(database)

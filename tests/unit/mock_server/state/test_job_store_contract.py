@@ -1,17 +1,24 @@
-"""The JobStore contract, run against every backend (SQLite and Redis): the same tests, same guarantees."""
+"""What every JobStore guarantees, on SQLite and on Redis (the same tests): ids, atomic polls, grouped
+creates, pages, the queue limit's count, purge, the event loop's variants, engine work leases and
+resume, the keyed digest's secret, failures as StoreError, and the health check behind `/ready`."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
-from mock_server.state.jobs import Job, JobStore, StoreUnavailableError
+from mock_server.state.jobs import Job, JobStore, StoreError, key_digest
 from tests.unit.mock_server.state.conftest import StoreOpener
 from tests.unit.mock_server.state.jobs_fixtures import make_job
 
 pytestmark = [pytest.mark.unit, pytest.mark.timeout(60)]
+
+LEASE = 30.0
+NOW = 1_000.0
 
 
 def test_round_trip_and_lookup_by_prefix(store: JobStore) -> None:
@@ -126,12 +133,6 @@ def test_create_leaves_no_job_when_building_fails(store: JobStore) -> None:
     assert store.count() == 0
 
 
-def test_recent_gives_the_newest_jobs_oldest_first(store: JobStore) -> None:
-    made = [store.create(lambda job_id: make_job(job_id, created_at=float(job_id))) for _ in range(5)]
-    assert [job.id for job in store.recent(3)] == [job.id for job in made[2:]]
-    assert [job.id for job in store.recent(10)] == [job.id for job in made]
-
-
 def test_pending_count_counts_a_keys_processing_jobs_until_they_are_due(store: JobStore) -> None:
     mine, other = {"key": "digest-a"}, {"key": "digest-b"}
     store.create(lambda i: make_job(i, extra=mine, ready_at=10.0, polls_needed=None))
@@ -162,11 +163,6 @@ def test_purge_deletes_old_jobs_and_their_images(store: JobStore) -> None:
     assert store.count() == 1
 
 
-def test_ping_answers_while_the_store_is_up(store: JobStore) -> None:
-    store.ping()  # raises StoreUnavailableError otherwise
-    assert issubclass(StoreUnavailableError, RuntimeError)
-
-
 def test_the_event_loop_variants_read_count_and_write_the_same_state(store: JobStore) -> None:
     job = store.create(make_job)
 
@@ -189,3 +185,123 @@ def test_the_event_loop_variants_read_count_and_write_the_same_state(store: JobS
     stored = store.get(job.id)
     assert stored is not None
     assert (stored.state, stored.message, stored.polls) == ("failed", "no luck", 1)
+
+
+def engine_job(store: JobStore, **changes: Any) -> Job:
+    changes = {"created_at": NOW, "polls_needed": None, **changes}
+    return store.create(lambda job_id: make_job(job_id, eager=True, **changes))
+
+
+def test_a_page_is_the_newest_jobs_oldest_first_and_continues_with_before(store: JobStore) -> None:
+    ids = [store.create(make_job).id for _ in range(5)]
+    first = store.page(2)
+    assert [job.id for job in first.items] == ids[3:]
+    assert first.next_before == ids[3]
+    second = store.page(2, before=first.next_before)
+    assert [job.id for job in second.items] == ids[1:3]
+    last = store.page(2, before=second.next_before)
+    assert [job.id for job in last.items] == ids[:1]
+    assert last.next_before is None
+
+
+def test_a_page_stops_at_its_byte_budget_but_holds_at_least_one_job(store: JobStore) -> None:
+    big = {"prompt": "p" * 100_000}
+    ids = [store.create(lambda job_id: make_job(job_id, meta=big)).id for _ in range(4)]
+    page = store.page(100, max_bytes=250_000)
+    assert [job.id for job in page.items] == ids[2:]
+    assert page.next_before == ids[2]
+    assert [job.id for job in store.page(100, max_bytes=1).items] == ids[3:]
+
+
+@pytest.mark.parametrize("job_id", [-1, 2**63, 10**5000], ids=["negative", "2**63", "5000-digits"])
+def test_ids_no_job_can_have_are_simply_unknown(store: JobStore, job_id: int) -> None:
+    assert store.get(job_id) is None
+
+
+def test_engine_work_is_left_to_its_creator_until_the_lease_time_has_passed(store: JobStore) -> None:
+    job = engine_job(store)
+    assert store.unfinished_engine_jobs(NOW + LEASE - 1, LEASE) == []
+    assert [found.id for found in store.unfinished_engine_jobs(NOW + LEASE, LEASE)] == [job.id]
+
+
+def test_a_lease_is_held_by_one_owner_until_it_runs_out(store: JobStore, other: JobStore) -> None:
+    job = engine_job(store)
+    assert store.claim_engine_job(job.id, "first", NOW, LEASE)
+    assert not other.claim_engine_job(job.id, "second", NOW + 1, LEASE)
+    assert store.claim_engine_job(job.id, "first", NOW + 20, LEASE)  # renewed: runs to NOW + 50
+    assert other.unfinished_engine_jobs(NOW + 40, LEASE) == []
+    assert not other.claim_engine_job(job.id, "second", NOW + 40, LEASE)
+    assert [found.id for found in other.unfinished_engine_jobs(NOW + 50, LEASE)] == [job.id]
+    assert other.claim_engine_job(job.id, "second", NOW + 50, LEASE)  # its holder stopped renewing
+    assert not store.claim_engine_job(job.id, "first", NOW + 51, LEASE)
+
+
+def test_a_released_lease_may_be_resumed_at_once(store: JobStore, other: JobStore) -> None:
+    job = engine_job(store)
+    assert store.claim_engine_job(job.id, "first", NOW, LEASE)
+    store.release_engine_job(job.id, "someone-else")  # only the holder can let go
+    assert other.unfinished_engine_jobs(NOW + 1, LEASE) == []
+    store.release_engine_job(job.id, "first")
+    assert [found.id for found in other.unfinished_engine_jobs(NOW + 1, LEASE)] == [job.id]
+    assert other.claim_engine_job(job.id, "second", NOW + 1, LEASE)
+
+
+def test_finished_jobs_are_no_engine_work(store: JobStore) -> None:
+    job = engine_job(store)
+    assert store.claim_engine_job(job.id, "first", NOW, LEASE)
+    store.save(job.finished("success"))
+    assert store.unfinished_engine_jobs(NOW + 10 * LEASE, LEASE) == []
+    assert not store.claim_engine_job(job.id, "second", NOW + 10 * LEASE, LEASE)
+
+
+def test_only_eager_processing_jobs_are_engine_work(store: JobStore) -> None:
+    store.create(make_job)  # a lazy engine's job
+    store.create(lambda job_id: make_job(job_id, eager=True, state="success"))
+    waiting = engine_job(store)
+    later = NOW + 10 * LEASE
+    assert [job.id for job in store.unfinished_engine_jobs(later, LEASE)] == [waiting.id]
+    assert not store.claim_engine_job(waiting.id + 100, "first", later, LEASE)  # no such job
+
+
+def test_grouped_creates_record_engine_work_too(store: JobStore) -> None:
+    async def create() -> Job:
+        try:
+            return await store.create_grouped(lambda job_id: make_job(job_id, eager=True, created_at=NOW))
+        finally:
+            await store.aclose()
+
+    job = asyncio.run(create())
+    assert [found.id for found in store.unfinished_engine_jobs(NOW + LEASE, LEASE)] == [job.id]
+
+
+def test_purge_forgets_the_engine_work_of_purged_jobs(store: JobStore) -> None:
+    engine_job(store, created_at=10.0)
+    assert store.purge(before=100.0) == 1
+    assert store.unfinished_engine_jobs(NOW + LEASE, LEASE) == []
+
+
+def test_the_secret_is_made_once_and_shared(open_store: StoreOpener) -> None:
+    first, second, elsewhere = open_store(), open_store(), open_store(elsewhere=True)
+    assert len(first.secret()) >= 16
+    assert first.secret() == second.secret()
+    assert elsewhere.secret() != first.secret()
+    assert key_digest("sk-1", first.secret()) == key_digest("sk-1", second.secret())
+    assert key_digest("sk-1", first.secret()) != key_digest("sk-1", elsewhere.secret())
+
+
+def test_a_working_store_is_healthy(store: JobStore) -> None:
+    assert store.health() is None
+
+
+def test_a_store_that_cannot_write_raises_store_error_and_reports_it(
+    store: JobStore, break_writes: Callable[[], None]
+) -> None:
+    job = store.create(make_job)
+    store.secret()  # read while the store works
+    break_writes()
+    with pytest.raises(StoreError):
+        store.create(make_job)
+    with pytest.raises(StoreError):
+        store.save(job.finished("success"))
+    assert store.health() is not None
+    assert store.get(job.id) == job  # what is stored can still be read

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 import redis
 
-from mock_server.state.jobs import StoreUnavailableError
+from mock_server.state.jobs import StoreError
 from mock_server.state.redis.connection import Keys, connect
 from mock_server.state.redis.job_store import RedisJobStore
 from mock_server.state.redis.urls import redis_url_problem, shown
@@ -71,15 +71,18 @@ def test_a_file_prefix_clash_refuses_the_whole_group(redis_service: RedisServer,
     store.close()
 
 
-def test_an_unreachable_redis_is_a_store_error_naming_it_without_its_password() -> None:
+def test_an_unreachable_redis_is_a_store_error_naming_it_without_its_password_and_unhealthy() -> None:
     url = f"redis://:s3cret@127.0.0.1:{free_port()}/0"
     store = RedisJobStore(connect(url), Keys("x"), ttl_s=60.0, store_url=url)
-    with pytest.raises(StoreUnavailableError, match="Connection") as raised:
+    with pytest.raises(StoreError, match="Connection") as raised:
         store.get(1)
     assert "s3cret" not in str(raised.value)
     assert shown(url) in str(raised.value)
-    with pytest.raises(StoreUnavailableError):
-        store.ping()
+    with pytest.raises(StoreError):
+        store.secret()
+    why = store.health()
+    assert why is not None
+    assert "Connection" in why
     store.close()
 
 

@@ -97,3 +97,44 @@ def test_engine_flags_reach_the_settings() -> None:
     settings = load_settings(_overrides(args))
     assert settings.mixing == "paper"
     assert settings.allow_hosts == ("127.0.0.0/8", "images.local")
+
+
+def _unusable_stores(tmp_path: Path) -> list[tuple[str, str]]:
+    (tmp_path / "a-file").write_text("")
+    (tmp_path / "garbage.sqlite3").write_bytes(b"not a database" * 300)
+    return [
+        (str(tmp_path / "a-file" / "jobs.sqlite3"), "cannot be created"),  # its folder would be a file
+        (str(tmp_path / "garbage.sqlite3"), "file is not a database"),
+        (str(tmp_path), "is a folder"),
+    ]
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_an_unusable_store_exits_2_naming_the_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], workers: str
+) -> None:
+    """Checked before any worker starts: no traceback, no crash loop of restarted workers."""
+    for store, reason in _unusable_stores(tmp_path):
+        assert main(["serve", "--store", store, "--workers", workers, "--port", "1"]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("mixmock: error: setting 'store'")
+        assert store in err
+        assert reason in err
+        assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("raw", "mode"),
+    [("auto", "auto"), ("open", "open"), ("off", "off"), ("false", "off"), ("true", "auto")],
+)
+def test_the_admin_setting_takes_a_mode_or_a_boolean(raw: str, mode: str) -> None:
+    from mock_server.settings import load_settings
+
+    assert load_settings(environ={"MIXMOCK_ADMIN": raw}).admin == mode
+
+
+def test_a_bad_admin_mode_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as raised:
+        main(["serve", "--admin", "sometimes"])
+    assert raised.value.code == 2
+    assert "invalid choice: 'sometimes'" in capsys.readouterr().err
