@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -78,6 +79,15 @@ class RulesStore(Protocol):
     def close(self) -> None: ...
 
 
+_TABLE = "CREATE TABLE IF NOT EXISTS runtime_rules (id INTEGER PRIMARY KEY, doc TEXT NOT NULL)"
+_READ = "SELECT doc FROM runtime_rules WHERE id = 1"
+
+
+def _has_table(db: sqlite3.Connection) -> bool:
+    found = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'runtime_rules'")
+    return found.fetchone() is not None
+
+
 class SQLiteRules:
     """The run-time rules as one row of the job store's SQLite file, with a signal file beside it
     (`<store>-rules`, `state/signal.py`) so that a request costs a stat(), not a read transaction."""
@@ -88,28 +98,21 @@ class SQLiteRules:
         self._signal = SignalFile(None if key == ":memory:" else key + "-rules")
         self._seen: tuple[int, int, int] | None = None  # the signal's version at the last read
         self._current = RuleSet()
-        self._closed = False
-        try:
-            with self._database.writing as db:
-                db.execute(
-                    "CREATE TABLE IF NOT EXISTS runtime_rules (id INTEGER PRIMARY KEY, doc TEXT NOT NULL)"
-                )
-        except BaseException:
-            self.close()
-            raise
+        self._closed = False  # the table comes with the first change: a store without rules keeps its layout
 
     def load(self) -> RuleSet:
         version = self._signal.version()  # before the read: a change after it shows next time
         if version == self._seen:
             return self._current
         with self._database.reading as db:
-            row = db.execute("SELECT doc FROM runtime_rules WHERE id = 1").fetchone()
+            row = db.execute(_READ).fetchone() if _has_table(db) else None
         self._current, self._seen = RuleSet.from_json(None if row is None else row[0]), version
         return self._current
 
     def update(self, change: Callable[[RuleSet], RuleSet]) -> RuleSet:
         with self._database.transaction() as db:  # the read and the write in one transaction
-            row = db.execute("SELECT doc FROM runtime_rules WHERE id = 1").fetchone()
+            db.execute(_TABLE)
+            row = db.execute(_READ).fetchone()
             current = RuleSet.from_json(None if row is None else row[0])
             changed = change(current)
             if changed is not current:
