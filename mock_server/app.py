@@ -1,10 +1,12 @@
-"""The ASGI application: the vendor's routes (from the specs), output files, the admin API, and two
-checks: `/health` (the process answers) and `/ready` (it can also use its store)."""
+"""The ASGI application: the vendor's routes (from the specs), output files, what is served (`GET /`, the
+specs at `/openapi/*.yaml`), the admin API, CORS around them all, and two checks: `/health` (the process
+answers) and `/ready` (it can also use its store)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import logging
 import os
@@ -20,14 +22,17 @@ from starlette.routing import BaseRoute, Match, NoMatchFound, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_server.access_log import ACCESS_LOG, AccessLog, request_part
+from mock_server.cors import Cors, CorsPolicy
+from mock_server.discovery import index_route, spec_routes
 from mock_server.engines.base import Engine
 from mock_server.pipeline.handler import handle
 from mock_server.pipeline.outputs import serve_image
 from mock_server.problems import Problem, method_not_allowed, problem_response
 from mock_server.proxy.urls import RECORDED_PREFIX
 from mock_server.runtime import Runtime, build_runtime
-from mock_server.services.admin import DEFAULT_PREFIX, Admin, admin_mount
+from mock_server.services.admin import DEFAULT_PREFIX, Admin, admin_endpoint, admin_mount
 from mock_server.services.admin_access import AdminAccess, admin_access
+from mock_server.services.rules_api import rules_routes
 from mock_server.settings import Settings, load_settings, settings_from_json
 from mock_server.state.clock import Clock
 from mock_server.state.ids import Ids
@@ -50,17 +55,30 @@ class _MockApp(Starlette):
     """
 
     def __init__(
-        self, runtime: Runtime, reserved: tuple[str, ...], access_log: AccessLog | None, **kwargs: Any
+        self,
+        runtime: Runtime,
+        reserved: tuple[str, ...],
+        access_log: AccessLog | None,
+        cors: Cors,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self._runtime = runtime
-        self._reserved = reserved  # path prefixes that other routes may take
+        self._reserved = reserved  # path prefixes that other routes may take ("/" itself: the index)
         self._access_log = access_log
+        self._cors = cors
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self._access_log is not None and scope["type"] == "http":
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        if self._access_log is not None:
             send = _logging_send(self._access_log, scope, send)
-        if scope["type"] == "http" and not scope["path"].startswith(self._reserved):
+        answer = await self._cors.apply(scope, receive, send)
+        if answer is None:  # a preflight, answered
+            return
+        send = answer
+        if scope["path"] != "/" and not scope["path"].startswith(self._reserved):
             scope["app"] = self
             response = await handle(self._runtime, Request(scope, receive, send))
             await response(scope, receive, send)
@@ -99,6 +117,12 @@ def _logging_send(log: AccessLog, scope: Scope, send: Send) -> Send:
     return send_and_log
 
 
+def _reset(runtime: Runtime) -> None:
+    """What `POST /_mixmock/reset` forgets beyond the admin API's own stores."""
+    runtime.faults.reset()
+    runtime.rules.run_time.clear()
+
+
 def _admin_routes(runtime: Runtime, access: AdminAccess) -> list[BaseRoute]:
     if not access.served:
         return []
@@ -108,9 +132,18 @@ def _admin_routes(runtime: Runtime, access: AdminAccess) -> list[BaseRoute]:
         defaults=runtime.defaults,
         jobs=runtime.store,
         access=access,
-        on_reset=runtime.faults.reset,
+        on_reset=functools.partial(_reset, runtime),
     )
-    return [admin_mount(admin)]
+    guard = functools.partial(admin_endpoint, admin)
+    return [*rules_routes(runtime.rules, DEFAULT_PREFIX, guard), admin_mount(admin)]
+
+
+def _cors(settings: Settings) -> Cors:
+    return Cors(
+        CorsPolicy.of(settings.cors_origins, ["GET", "HEAD", "POST"], "--cors-origin"),
+        CorsPolicy.of(settings.admin_cors_origins, ["GET", "POST", "PUT", "DELETE"], "--admin-cors-origin"),
+        DEFAULT_PREFIX,
+    )
 
 
 def _replay_routes(runtime: Runtime) -> list[BaseRoute]:
@@ -187,9 +220,12 @@ def create_app(
 
     app = _MockApp(
         runtime,
-        ("/health", "/ready", "/generations/", DEFAULT_PREFIX, RECORDED_PREFIX + "/"),
+        ("/health", "/ready", "/generations/", "/openapi/", DEFAULT_PREFIX, RECORDED_PREFIX + "/"),
         ACCESS_LOG if settings.access_log else None,
+        _cors(settings),
         routes=[
+            index_route(settings, runtime.routes, DEFAULT_PREFIX),
+            *spec_routes(),
             Route("/health", health, methods=["GET"]),
             Route("/ready", ready, methods=["GET"]),
             Route("/generations/{name}", image, methods=["GET"]),

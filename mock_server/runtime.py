@@ -30,6 +30,8 @@ from mock_server.services.background import repeat
 from mock_server.services.defaults import DefaultsStore
 from mock_server.services.faults import FaultConfig, FaultInjector, quiet_dropped_connections
 from mock_server.services.journal import FLUSH_EVERY_S, Journal
+from mock_server.services.rule_book import RuleBook, RulesFile
+from mock_server.services.rules import RunTimeRules
 from mock_server.services.webhooks import WebhookDispatcher, WebhookPolicy
 from mock_server.settings import Settings, SettingsError
 from mock_server.state.backends import Backend, open_backend
@@ -98,7 +100,8 @@ class Runtime:
     engine: Engine
     clock: Clock
     ids: Ids
-    policy: Policy  # rules file, ratios and error statuses: the server-wide part of the reply choice
+    policy: Policy  # ratios and error statuses: the server-wide part of the reply choice
+    rules: RuleBook  # run-time rules and the rules file's, in match order
     rng: random.Random  # the ratio draws
     images: ImageCache
     quirks: tuple[Quirk, ...]
@@ -130,7 +133,15 @@ class Runtime:
             loops.append(
                 repeat(self._engine_round, self.lifecycle.lease_s / 3, "resuming engine work", health=health)
             )
+        if self.settings.rules_file and self.settings.rules_poll_s > 0:
+            loops.append(
+                repeat(self._check_rules_file, self.settings.rules_poll_s, "checking the rules file")
+            )
         return loops
+
+    async def _check_rules_file(self) -> bool:
+        """Read the rules file again when it changes (a bad edit keeps the last good rules: rule_book.py)."""
+        return self.rules.file.check()
 
     async def _purge(self) -> None:
         purge_expired(self)
@@ -212,6 +223,7 @@ def build_runtime(
     )
     lifecycle.listeners.append(webhooks.job_finished)
     latency = parse_latency(settings.latency) if settings.latency else None
+    rules_file = RulesFile(settings.rules_file, rules)
     quiet_dropped_connections()
     return Runtime(
         settings=settings,
@@ -221,7 +233,8 @@ def build_runtime(
         engine=engine,
         clock=clock,
         ids=ids or DerivedIds(settings.seed),
-        policy=Policy(rules=tuple(rules), ratios=dict(settings.ratios), error_status=settings.error_status),
+        policy=Policy(ratios=dict(settings.ratios), error_status=settings.error_status),
+        rules=RuleBook(RunTimeRules(backend.rules), rules_file),
         rng=random.Random(settings.seed),
         images=ImageCache(settings.image_cache_size),
         quirks=quirks,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import tempfile
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -21,8 +20,10 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from mock_server.cors import origin_problem
 from mock_server.parsing import HostAllowList, parse_latency, parse_shares
 from mock_server.services.faults import FAULTS
+from mock_server.state import launch_store
 from mock_server.state.redis.urls import is_redis_url, redis_url_problem
 from openapi.vocabulary import SCENARIOS
 
@@ -143,6 +144,10 @@ def _hosts(raw: Any) -> tuple[str, ...]:
     return entries
 
 
+def _origins(value: tuple[str, ...]) -> str | None:
+    return next((why for why in map(origin_problem, value) if why is not None), None)
+
+
 def _latency(raw: Any) -> str | None:
     if raw is None or raw == "":
         return None
@@ -243,12 +248,6 @@ def _setting(
     return field(default=default, metadata={_KEY: declaration})
 
 
-def default_store_path() -> str:
-    """A fresh SQLite file per server launch, so ids start at 1 unless a store is named explicitly."""
-    folder = Path(tempfile.gettempdir()) / "mixmock"
-    return str(folder / f"jobs-{os.getpid()}-{os.urandom(4).hex()}.sqlite3")
-
-
 def _seconds(default: float, help: str, *, flag: str | None = None, check: Check | None = None) -> Any:
     """A duration in seconds: between 0 and a day unless `check` says otherwise."""
     check = check or _between(0, 86400, " seconds")
@@ -275,10 +274,18 @@ def _list(
     metavar: str,
     shown: str,
     convert: Convert,
+    check: Check | None = None,
 ) -> Any:
     """A repeatable flag (a comma-separated list in the environment)."""
     return _setting(
-        default, help=help, convert=convert, flag=flag, metavar=metavar, cli="append", shown_default=shown
+        default,
+        help=help,
+        convert=convert,
+        check=check,
+        flag=flag,
+        metavar=metavar,
+        cli="append",
+        shown_default=shown,
     )
 
 
@@ -313,7 +320,7 @@ class Settings:
         "vendor", "vendor: errors are HTTP 200 with status=error; rest: 400/401/422/429/500", "vendor", "rest"
     )
     store: str = _setting(
-        factory=default_store_path,
+        factory=launch_store.new_path,  # ids start at 1 unless a store is named; removed on stop
         help="where jobs live: a SQLite file, :memory:, or redis://HOST:PORT/DB (rediss:// for TLS) "
         "shared by any number of replicas and engine workers",
         convert=_text,
@@ -343,6 +350,9 @@ class Settings:
         ),
     )
     rules_file: str | None = _text_or_none("a YAML rules file", "FILE", flag="--rules")
+    rules_poll_s: float = _seconds(
+        1.0, "how often the rules file is checked for changes (0: never)", flag="--rules-poll"
+    )
     default_eta: float = _seconds(5.0, "seconds a processing job takes", flag="--eta")
     processing_polls: int | None = _count(
         None, "processing jobs answer N fetches with processing, then succeed", low=0
@@ -460,6 +470,26 @@ class Settings:
         convert=_float,
         check=_faster_than_zero,
         metavar="X",
+    )
+    # Browser clients (mock_server/cors.py): closed unless configured
+    cors_origins: tuple[str, ...] = _list(
+        (),
+        "a web page origin (http://localhost:5173, or *) that may call the vendor's routes, output files "
+        "and specs from a browser (repeatable)",
+        "--cors-origin",
+        "ORIGIN",
+        "none",
+        _strings,
+        _origins,
+    )
+    admin_cors_origins: tuple[str, ...] = _list(
+        (),
+        "a web page origin (or *) that may call the /_mixmock/ admin API from a browser (repeatable)",
+        "--admin-cors-origin",
+        "ORIGIN",
+        "none",
+        _strings,
+        _origins,
     )
 
     def __post_init__(self) -> None:

@@ -65,7 +65,8 @@ class _Trace:
 
 
 def _choice(runtime: Runtime, prefer: Prefer, operation: Operation) -> tuple[Preferences, Policy, FaultPlan]:
-    """The request's Prefer header over the run-time defaults, and the fault plan drawn from both.
+    """The request's Prefer header over the run-time defaults, the rules (run-time, then the file's),
+    and the fault plan drawn from the Prefer header and the defaults.
 
     Default scenarios apply to create operations only: a fetch answers from the job's state, or
     polling a queued job would never end.
@@ -75,8 +76,10 @@ def _choice(runtime: Runtime, prefer: Prefer, operation: Operation) -> tuple[Pre
     preferences = prefer.reply
     if operation.kind == "create":
         preferences = preferences.over(defaults.parsed.reply)
-    if defaults.ratios is not None:
-        policy = replace(policy, ratios=dict(defaults.ratios))
+    rules = runtime.rules.rules()
+    if rules or defaults.ratios is not None:
+        ratios = policy.ratios if defaults.ratios is None else dict(defaults.ratios)
+        policy = replace(policy, rules=rules, ratios=ratios)
     return preferences, policy, runtime.faults.plan(prefer.faults.over(defaults.parsed.faults))
 
 

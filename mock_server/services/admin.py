@@ -31,7 +31,7 @@ from mock_server.services.deliveries import DeliveryState, DeliveryStore
 from mock_server.services.journal import Journal, parse_filters
 from mock_server.state.jobs import MAX_JOB_ID, Job, Page, StoreError
 
-__all__ = ["DEFAULT_PREFIX", "Admin", "JobsView", "admin_mount"]
+__all__ = ["DEFAULT_PREFIX", "Admin", "JobsView", "admin_endpoint", "admin_mount"]
 
 DEFAULT_PREFIX = "/_mixmock"
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -117,6 +117,12 @@ def _guarded(admin: Admin, endpoint: Endpoint) -> Endpoint:
             return problem_response(store_unavailable(error))
 
     return guarded
+
+
+def admin_endpoint(admin: Admin, endpoint: Endpoint) -> Endpoint:
+    """`endpoint` behind the admin API's access check, its problems rendered: for the admin routes that
+    other modules serve beside these (`services/rules_api.py`)."""
+    return _guarded(admin, endpoint)
 
 
 async def _defaults_body(request: Request) -> Any:

@@ -7,6 +7,7 @@ import argparse
 import copy
 import dataclasses
 import importlib
+import logging.config
 import os
 import sys
 from collections.abc import Sequence
@@ -90,10 +91,24 @@ def _proxy_parser(commands: Any) -> None:
         _add_setting(proxy, item, declared, ProxySettings)
 
 
+class _Version(argparse.Action):
+    """`mixmock --version`: the installed package's version (read only when asked)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> None:
+        from mock_server.discovery import package_version
+
+        print(f"mixmock {package_version()}")
+        parser.exit()
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mixmock", description="Contract-testing kit for Magic Mix and Image Mixer."
     )
+    parser.add_argument("--version", action=_Version, help="print the version of mixmock and exit")
     commands = parser.add_subparsers(dest="command", required=True)
     _settings_parser(
         commands,
@@ -139,14 +154,34 @@ def _log_config() -> dict[str, Any]:
     return config
 
 
-def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
+def _announce(settings: Settings) -> None:
+    """The startup block: once per launch, from the launching process, whatever the worker count."""
+    from mock_server.discovery import startup_block
+    from mock_server.pipeline.routing import route_table
+    from mock_server.services.admin import DEFAULT_PREFIX
 
-    from mock_server.app import RESOLVED_SETTINGS_ENV, create_app, freeze_heap
+    logging.config.dictConfig(_log_config())
+    logging.getLogger("mixmock").info("%s", startup_block(settings, route_table(), DEFAULT_PREFIX))
+
+
+def _serve(args: argparse.Namespace) -> int:
     from mock_server.runtime import preflight
+    from mock_server.state import launch_store
 
     settings = load_settings(_overrides(args), config_file=args.config)
     preflight(settings)  # fail before starting workers
+    _announce(settings)
+    try:
+        _run_server(settings)
+    finally:  # the per-launch store goes with the launch (its processes have all stopped by now)
+        launch_store.remove_if_unused(settings.store)
+    return 0
+
+
+def _run_server(settings: Settings) -> None:
+    import uvicorn
+
+    from mock_server.app import RESOLVED_SETTINGS_ENV, create_app, freeze_heap
 
     if settings.workers == 1:
         app = create_app(settings)
@@ -158,7 +193,7 @@ def _serve(args: argparse.Namespace) -> int:
             access_log=False,  # the app writes uvicorn's access lines itself, in batches (access_log.py)
             log_config=_log_config(),
         )
-        return 0
+        return
     # Workers import the app themselves; they all read these resolved settings, the store path included.
     os.environ[RESOLVED_SETTINGS_ENV] = settings_to_json(settings)
     uvicorn.run(
@@ -170,7 +205,6 @@ def _serve(args: argparse.Namespace) -> int:
         access_log=False,
         log_config=_log_config(),
     )
-    return 0
 
 
 def _proxy(args: argparse.Namespace) -> int:

@@ -7,7 +7,8 @@ def test_my_client_sends_41_steps(mixmock):
     assert mixmock.requests(operation="img_mixer", **{"body.steps": 41})
 ```
 `mixmock_server` (session) serves the mock on a free loopback port in a background thread; `mixmock`
-(per test) resets the journal, deliveries and defaults first. Override `mixmock_settings` to configure.
+(per test) resets the journal, deliveries, defaults and run-time rules first (`mixmock.rule(...)` adds
+one for the test). Override `mixmock_settings` to configure.
 `mixmock_asgi` is the same API in-process: `mixmock_asgi.client` is an `httpx.Client` bound to the app
 (no socket, no Starlette TestClient, so it adds no warning to a suite run with `-W error`).
 """
@@ -79,8 +80,34 @@ class Mixmock:
         found: dict[str, Any] = self._admin("GET", "/defaults")
         return found
 
+    def rule(
+        self,
+        then: dict[str, Any],
+        *,
+        when: dict[str, Any] | None = None,
+        operation: str | None = None,
+        name: str | None = None,
+    ) -> dict[str, Any]:
+        """Add a run-time rule (matched before the rules file's), e.g.
+        `rule({"scenario": "processing"}, when={"prompt": {"contains": "slow"}})`; the rule with its id."""
+        document = {"then": then, "when": when, "operation": operation, "name": name}
+        added: dict[str, Any] = self._admin(
+            "POST", "/rules", json={key: value for key, value in document.items() if value is not None}
+        )
+        return added
+
+    def rules(self) -> list[dict[str, Any]]:
+        """Every rule in match order: the run-time ones, then the rules file's (`source` says which)."""
+        found: list[dict[str, Any]] = self._admin("GET", "/rules")["rules"]
+        return found
+
+    def remove_rule(self, key: str) -> None:
+        """Remove a run-time rule by id or name."""
+        self._admin("DELETE", f"/rules/{key}")
+
     def reset(self) -> None:
-        """Forget the journal, webhook deliveries and scenario defaults (jobs stay fetchable)."""
+        """Forget the journal, webhook deliveries, scenario defaults and run-time rules (jobs stay
+        fetchable)."""
         self._admin("POST", "/reset")
 
 

@@ -22,9 +22,9 @@ from typing import Any
 
 import httpx
 
-from mock_server.tooling.testing import free_port, stop_process
+from mock_server.tooling.testing import free_port, stop_process, wait_until_answering
 
-__all__ = ["Receiver", "kill", "output_of", "receiver", "serve", "stop"]
+__all__ = ["Launch", "Receiver", "kill", "launch", "output_of", "receiver", "serve", "stop"]
 
 _OUTPUT: dict[int, Path] = {}  # pid -> the file the server writes to
 
@@ -141,3 +141,32 @@ def receiver(port: int | None = None) -> Iterator[tuple[str, Receiver]]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+class Launch:
+    """A `mixmock serve` process whose log (stdout and stderr) goes to a file, to read afterwards."""
+
+    def __init__(self, process: subprocess.Popen[bytes], base_url: str, log: Path) -> None:
+        self.process = process
+        self.base_url = base_url
+        self.log = log
+
+    def text(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+
+@contextmanager
+def launch(tmp_dir: Path, *args: str) -> Iterator[Launch]:
+    """`python -m mock_server serve ARGS` with TMPDIR=tmp_dir (its own launch stores), log to a file."""
+    port = free_port()
+    log = tmp_dir / f"serve-{port}.log"
+    command = [sys.executable, "-m", "mock_server", "serve", "--port", str(port), "--no-access-log", *args]
+    env = {**os.environ, "TMPDIR": str(tmp_dir), "PYTHONUNBUFFERED": "1"}
+    with log.open("wb") as sink:
+        process = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_answering(base_url + "/health", process, timeout=60)
+        yield Launch(process, base_url, log)
+    finally:
+        stop_process(process)

@@ -122,3 +122,33 @@ def test_the_in_process_fixture_adds_no_warning(tmp_path: Path) -> None:
     result = run_suite(tmp_path, STRICT_SUITE, "-W", "error")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
+
+
+RULES_SUITE = textwrap.dedent(
+    """
+    import httpx
+
+    BODY = {"key": "k", "prompt": "slow rose", "init_image": ["https://img.example/a.png"]}
+    CREATE = "/api/v6/image_editing/img_mixer"
+
+
+    def test_a_rule_for_this_test(mixmock):
+        added = mixmock.rule({"scenario": "processing"}, when={"prompt": {"contains": "slow"}}, name="slow")
+        assert httpx.post(mixmock.url(CREATE), json=BODY).json()["status"] == "processing"
+        assert [rule["id"] for rule in mixmock.rules()] == [added["id"]]
+        mixmock.remove_rule("slow")
+        assert httpx.post(mixmock.url(CREATE), json=BODY).json()["status"] == "success"
+        mixmock.rule({"scenario": "failed"})
+
+
+    def test_the_next_test_starts_without_rules(mixmock):
+        assert mixmock.rules() == []
+        assert httpx.post(mixmock.url(CREATE), json=BODY).json()["status"] == "success"
+    """
+)
+
+
+def test_rules_are_added_per_test_and_reset_between_tests(tmp_path: Path) -> None:
+    result = run_suite(tmp_path, RULES_SUITE)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 passed" in result.stdout

@@ -127,6 +127,8 @@ def test_rules_file_chooses_by_content(mock_client: ClientFactory, tmp_path: Pat
         ("rules: [{when: {prompt: {matches: '('}}, then: {scenario: error}}]", "not a regular expression"),
         ("rules: {a: 1}", "list of rules"),
         ("rules: [{then: {scenario: error}, else: 1}]", "unknown keys"),
+        ("rules: [{operation: img_mix, then: {scenario: error}}]", "'img_mix' names no operation"),
+        ("rules: [{then: {scenaro: error}}]", "unknown names ['scenaro']"),
     ],
 )
 def test_bad_rules_file_fails_at_start_naming_the_value(tmp_path: Path, text: str, words: str) -> None:
@@ -158,7 +160,7 @@ def test_full_ratios_cover_every_scenario(mock_client: ClientFactory) -> None:
     ("method", "path", "status"),
     [
         ("POST", "/api/v6/image_editing/nothing", 404),
-        ("POST", "/", 404),
+        ("POST", "/", 405),  # GET / is the index
         ("GET", IMG, 405),
         ("DELETE", FETCH_PATHS["img_mixer"].format(id=1), 405),
         ("GET", "/generations/not-a-file.png", 404),

@@ -44,6 +44,7 @@ def test_help_names_every_env_var(capsys: pytest.CaptureFixture[str], command: s
         (["serve", "--store", "redis://localhost/0", "--store-prefix", "a b"], "'store_prefix' = 'a b'"),
         (["serve", "--engine", "remote"], "needs a Redis store"),
         (["worker", "--engine", "diffusers"], "mixmock worker needs a Redis store"),
+        (["serve", "--cors-origin", "localhost:5173"], "'localhost:5173' is not an origin"),
         (
             ["worker", "--store", "redis://localhost/0", "--engine", "remote"],
             "renders with --engine diffusers",
@@ -61,12 +62,22 @@ def test_help_names_every_env_var(capsys: pytest.CaptureFixture[str], command: s
         "prefix-with-space",
         "remote-engine-without-redis",
         "worker-without-redis",
+        "cors-origin",
         "worker-without-engine",
     ],
 )
 def test_bad_settings_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str], words: str) -> None:
     assert main(argv) == 2
     assert words in capsys.readouterr().err
+
+
+def test_version_is_the_installed_packages(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as raised:
+        main(["--version"])
+    assert raised.value.code == 0
+    assert capsys.readouterr().out == f"mixmock {version('mixmock')}\n"
 
 
 def test_bad_rules_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,0 +1,67 @@
+"""A change feed on Redis: whether a shared value changed since this process read it, without a round
+trip per request.
+
+The reader subscribes to a channel before it first reads the value; a writer changes the value and
+PUBLISHes in one transaction. `changed()` looks at the subscription's socket without waiting (one
+poll()), and reports a change when a message has arrived. Redis writes the message to every subscriber
+before the writer's PUBLISH returns, so a read that follows the writer's reply in any replica sees the
+new value. A lost subscription (Redis restarted) counts as a change, and is made again on the next call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import select
+from typing import Any
+
+import redis
+
+__all__ = ["ChangeFeed"]
+
+
+class ChangeFeed:
+    def __init__(self, client: redis.Redis, channel: str) -> None:
+        self._redis: Any = client
+        self.channel = channel
+        self._pubsub: Any = None  # subscribed on first use
+
+    def changed(self) -> bool:
+        """Whether the value must be read again: first use, a lost subscription, or a message."""
+        if self._pubsub is None:
+            pubsub = self._redis.pubsub()
+            pubsub.subscribe(self.channel)  # before the caller's read: a later change arrives as a message
+            self._pubsub = pubsub
+            self._drain()  # the confirmation, and anything that came with it
+            return True
+        if not self._waiting():
+            return False
+        return self._drain()
+
+    def _waiting(self) -> bool:
+        """Bytes on the subscription's socket, or a closed socket (both: drain it)."""
+        connection = self._pubsub.connection
+        sock = getattr(connection, "_sock", None) if connection is not None else None
+        if sock is None:
+            return True
+        try:
+            ready, _, _ = select.select([sock], [], [], 0)
+        except (OSError, ValueError):
+            return True
+        return bool(ready)
+
+    def _drain(self) -> bool:
+        changed = False
+        try:
+            while (message := self._pubsub.get_message(timeout=0.0)) is not None:
+                changed = changed or message["type"] == "message"
+        except redis.RedisError:
+            self.reset()
+            return True
+        return changed
+
+    def reset(self) -> None:
+        """Forget the subscription (after a failed read): the next `changed()` subscribes anew."""
+        if self._pubsub is not None:
+            pubsub, self._pubsub = self._pubsub, None
+            with contextlib.suppress(redis.RedisError):
+                pubsub.close()
