@@ -11,34 +11,16 @@ re-made and the key read again.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import select
 from typing import Any
 
 import redis
 
 from mock_server.services.defaults import Defaults
+from mock_server.state.redis.changes import ChangeFeed
 from mock_server.state.redis.connection import Keys, guarded, shown
 
 __all__ = ["RedisDefaults"]
-
-
-def _readable(pubsub: Any) -> bool:
-    """Whether the subscription's socket has bytes waiting, or was closed (both mean: drain it).
-
-    One poll() with no wait; redis-py's own check parses and times out, about 100 µs a request. (Not a
-    MSG_DONTWAIT peek: Python waits out a socket's timeout before any recv.)
-    """
-    connection = pubsub.connection
-    sock = getattr(connection, "_sock", None) if connection is not None else None
-    if sock is None:
-        return True
-    try:
-        ready, _, _ = select.select([sock], [], [], 0)
-    except (OSError, ValueError):  # closed under us
-        return True
-    return bool(ready)
 
 
 class RedisDefaults:
@@ -46,47 +28,17 @@ class RedisDefaults:
         self.store_url = shown(store_url) if store_url else "redis"
         self._redis: Any = client
         self._key, self._channel = keys("defaults"), keys("defaults:changed")
-        self._pubsub: Any = None  # subscribed on first use
+        self._feed = ChangeFeed(client, self._channel)
         self._current = Defaults()
-
-    def _changed(self) -> bool:
-        """Whether the key must be read again: first use, a lost subscription, or a change message."""
-        if self._pubsub is None:
-            pubsub = self._redis.pubsub()
-            pubsub.subscribe(self._channel)  # before the read: a change after it arrives as a message
-            self._pubsub = pubsub
-            self._drain()  # the confirmation, and anything that came with it
-            return True
-        if not _readable(self._pubsub):  # the common case: one non-blocking peek at the socket
-            return False
-        return self._drain()
-
-    def _drain(self) -> bool:
-        """Read every message that has arrived; whether one was a change (or the subscription broke,
-        Redis restarting, say: then the key is read again, and the next call subscribes anew)."""
-        changed = False
-        try:
-            while (message := self._pubsub.get_message(timeout=0.0)) is not None:
-                changed = changed or message["type"] == "message"
-        except redis.RedisError:
-            self._drop_subscription()
-            return True
-        return changed
-
-    def _drop_subscription(self) -> None:
-        if self._pubsub is not None:
-            pubsub, self._pubsub = self._pubsub, None
-            with contextlib.suppress(redis.RedisError):  # already broken: nothing more to release
-                pubsub.close()
 
     @guarded
     def get(self) -> Defaults:
-        if not self._changed():
+        if not self._feed.changed():
             return self._current
         try:
             raw = self._redis.get(self._key)
         except redis.RedisError:
-            self._drop_subscription()  # read again once Redis is back
+            self._feed.reset()  # read again once Redis is back
             raise
         if raw is None:
             self._current = Defaults()
@@ -112,5 +64,5 @@ class RedisDefaults:
         self._current = Defaults()
 
     def close(self) -> None:
-        self._drop_subscription()
+        self._feed.reset()
         self._redis.close()
