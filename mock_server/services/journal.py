@@ -16,6 +16,7 @@ long. The journal is inspection data, not jobs: entries still buffered when a pr
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
@@ -200,7 +201,33 @@ DELETE FROM journal WHERE seq <= (
 """
 
 
-class SQLiteJournal:
+class WriteBehind:
+    """What every journal does in-process: entries wait in a buffer and go to the store in batches.
+
+    A subclass sets `_pending`, `_lock` and `_flush_every`, and writes the buffer in `flush`."""
+
+    _pending: list[JournalEntry]
+    _lock: threading.Lock | threading.RLock
+    _flush_every: int
+
+    def append(self, entry: JournalEntry) -> None:
+        """Buffer one entry; it is written at the next flush (at once when `flush_every` are waiting)."""
+        with self._lock:
+            self._pending.append(bounded_entry(entry))
+            full = len(self._pending) >= self._flush_every
+        if full:
+            self.flush()
+
+    @property
+    def pending(self) -> int:
+        """Entries buffered in this process and not yet written."""
+        return len(self._pending)
+
+    def flush(self) -> int:
+        raise NotImplementedError
+
+
+class SQLiteJournal(WriteBehind):
     """The journal in a SQLite file (shared by worker processes) or `:memory:`, written behind in batches."""
 
     def __init__(
@@ -239,19 +266,6 @@ class SQLiteJournal:
         except BaseException:
             self.close()
             raise
-
-    def append(self, entry: JournalEntry) -> None:
-        """Buffer one entry; it is written at the next flush (at once when `flush_every` are waiting)."""
-        with self._lock:
-            self._pending.append(bounded_entry(entry))
-            full = len(self._pending) >= self._flush_every
-        if full:
-            self.flush()
-
-    @property
-    def pending(self) -> int:
-        """Entries buffered in this process and not yet written."""
-        return len(self._pending)
 
     def flush(self) -> int:
         """Write the buffered entries in one batch, oldest first; returns how many were written.

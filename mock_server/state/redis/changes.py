@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import select
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 import redis
 
-__all__ = ["ChangeFeed"]
+__all__ = ["ChangeFeed", "WatchedKey"]
+
+T = TypeVar("T")
 
 
 class ChangeFeed:
@@ -69,3 +72,28 @@ class ChangeFeed:
             pubsub, self._pubsub = self._pubsub, None
             with contextlib.suppress(redis.RedisError):
                 pubsub.close()
+
+
+class WatchedKey(Generic[T]):
+    """One Redis key's value, decoded, read again only when its change feed says so.
+
+    `current` may be set by this process after its own write: its own message may arrive a moment after
+    the write's reply."""
+
+    def __init__(self, client: redis.Redis, key: str, channel: str, decode: Callable[[Any], T]) -> None:
+        self._redis: Any = client
+        self.key = key
+        self.feed = ChangeFeed(client, channel)
+        self._decode = decode
+        self.current = decode(None)
+
+    def get(self) -> T:
+        if not self.feed.changed():
+            return self.current
+        try:
+            raw = self._redis.get(self.key)
+        except redis.RedisError:
+            self.feed.reset()  # read again once Redis is back
+            raise
+        self.current = self._decode(raw)
+        return self.current

@@ -17,10 +17,17 @@ from typing import Any
 import redis
 
 from mock_server.services.defaults import Defaults
-from mock_server.state.redis.changes import ChangeFeed
+from mock_server.state.redis.changes import WatchedKey
 from mock_server.state.redis.connection import Keys, guarded, shown
 
 __all__ = ["RedisDefaults"]
+
+
+def _decode(raw: str | bytes | None) -> Defaults:
+    if raw is None:
+        return Defaults()
+    data = json.loads(raw)
+    return Defaults.of(data.get("prefer"), data.get("ratios"))
 
 
 class RedisDefaults:
@@ -28,24 +35,11 @@ class RedisDefaults:
         self.store_url = shown(store_url) if store_url else "redis"
         self._redis: Any = client
         self._key, self._channel = keys("defaults"), keys("defaults:changed")
-        self._feed = ChangeFeed(client, self._channel)
-        self._current = Defaults()
+        self._value = WatchedKey(client, self._key, self._channel, _decode)
 
     @guarded
     def get(self) -> Defaults:
-        if not self._feed.changed():
-            return self._current
-        try:
-            raw = self._redis.get(self._key)
-        except redis.RedisError:
-            self._feed.reset()  # read again once Redis is back
-            raise
-        if raw is None:
-            self._current = Defaults()
-        else:
-            data = json.loads(raw)
-            self._current = Defaults.of(data.get("prefer"), data.get("ratios"))
-        return self._current
+        return self._value.get()
 
     @guarded
     def set(self, defaults: Defaults) -> None:
@@ -53,7 +47,7 @@ class RedisDefaults:
             pipe.set(self._key, json.dumps(defaults.as_dict()))
             pipe.publish(self._channel, "set")
             pipe.execute()
-        self._current = defaults  # this process's own message may arrive a moment after the reply
+        self._value.current = defaults  # this process's own message may arrive a moment after the reply
 
     @guarded
     def clear(self) -> None:
@@ -61,8 +55,8 @@ class RedisDefaults:
             pipe.delete(self._key)
             pipe.publish(self._channel, "clear")
             pipe.execute()
-        self._current = Defaults()
+        self._value.current = Defaults()
 
     def close(self) -> None:
-        self._feed.reset()
+        self._value.feed.reset()
         self._redis.close()

@@ -24,7 +24,7 @@ from mock_server.services.journal import (
     READ_BATCH,
     EntryFilter,
     JournalEntry,
-    bounded_entry,
+    WriteBehind,
     decode_entry,
     encode_entry,
     matches,
@@ -62,7 +62,7 @@ return count
 """
 
 
-class RedisJournal:
+class RedisJournal(WriteBehind):
     def __init__(
         self,
         client: redis.Redis,
@@ -89,17 +89,6 @@ class RedisJournal:
         self._append = self._redis.register_script(_APPEND)
         self._pending: list[JournalEntry] = []
         self._lock = threading.Lock()
-
-    def append(self, entry: JournalEntry) -> None:
-        with self._lock:
-            self._pending.append(bounded_entry(entry))
-            full = len(self._pending) >= self._flush_every
-        if full:
-            self.flush()
-
-    @property
-    def pending(self) -> int:
-        return len(self._pending)
 
     @guarded
     def flush(self) -> int:

@@ -13,7 +13,7 @@ from typing import Any
 import redis
 
 from mock_server.services.rules import RuleSet
-from mock_server.state.redis.changes import ChangeFeed
+from mock_server.state.redis.changes import WatchedKey
 from mock_server.state.redis.connection import Keys, guarded, shown
 
 __all__ = ["RedisRules"]
@@ -24,20 +24,11 @@ class RedisRules:
         self.store_url = shown(store_url) if store_url else "redis"
         self._redis: Any = client
         self._key = keys("rules")
-        self._feed = ChangeFeed(client, keys("rules:changed"))
-        self._current = RuleSet()
+        self._value = WatchedKey(client, self._key, keys("rules:changed"), RuleSet.from_json)
 
     @guarded
     def load(self) -> RuleSet:
-        if not self._feed.changed():
-            return self._current
-        try:
-            raw = self._redis.get(self._key)
-        except redis.RedisError:
-            self._feed.reset()  # read again once Redis is back
-            raise
-        self._current = RuleSet.from_json(raw)
-        return self._current
+        return self._value.get()
 
     @guarded
     def update(self, change: Callable[[RuleSet], RuleSet]) -> RuleSet:
@@ -47,12 +38,12 @@ class RedisRules:
             if changed is not current:
                 pipe.multi()
                 pipe.set(self._key, changed.to_json())
-                pipe.publish(self._feed.channel, "changed")
+                pipe.publish(self._value.feed.channel, "changed")
             return changed
 
         updated: RuleSet = self._redis.transaction(attempt, self._key, value_from_callable=True)
         return updated
 
     def close(self) -> None:
-        self._feed.reset()
+        self._value.feed.reset()
         self._redis.close()
