@@ -24,6 +24,7 @@ __all__ = [
     "DeliveryState",
     "DeliveryStore",
     "SQLiteDeliveries",
+    "Turn",
     "decode_delivery",
     "encode_attempt",
     "encode_delivery",
@@ -41,6 +42,18 @@ class Attempt:
     @property
     def ok(self) -> bool:
         return self.status is not None and 200 <= self.status < 300
+
+
+@dataclass(frozen=True)
+class Turn:
+    """How a sender's turn at a delivery ends: its next state and when to look again, the attempt it
+    made (if it POSTed), and the payload and finish time to keep (once known)."""
+
+    state: DeliveryState
+    next_at: float
+    attempt: Attempt | None = None
+    payload: Mapping[str, Any] | None = None
+    finished_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -85,19 +98,9 @@ class DeliveryStore(Protocol):
         flight); True when it was moved."""
         ...
 
-    def release(
-        self,
-        delivery_id: int,
-        owner: str,
-        *,
-        state: DeliveryState,
-        next_at: float,
-        attempt: Attempt | None = None,
-        payload: Mapping[str, Any] | None = None,
-        finished_at: float | None = None,
-    ) -> bool:
-        """End `owner`'s turn, atomically: `attempt` is appended to the log whoever holds the lease now
-        (every POST sent is logged); `state`, `next_at` (and `payload`, `finished_at` when given) are
+    def release(self, delivery_id: int, owner: str, turn: Turn) -> bool:
+        """End `owner`'s turn, atomically: `turn.attempt` is appended to the log whoever holds the lease
+        now (every POST sent is logged); `state`, `next_at` (and `payload`, `finished_at` when given) are
         written and the lease freed only if `owner` still holds it. True when they were written."""
         ...
 
@@ -210,34 +213,24 @@ class SQLiteDeliveries:
             )
         return cursor.rowcount > 0
 
-    def release(
-        self,
-        delivery_id: int,
-        owner: str,
-        *,
-        state: DeliveryState,
-        next_at: float,
-        attempt: Attempt | None = None,
-        payload: Mapping[str, Any] | None = None,
-        finished_at: float | None = None,
-    ) -> bool:
+    def release(self, delivery_id: int, owner: str, turn: Turn) -> bool:
         doc = "doc"
         values: list[Any] = []
-        if payload is not None:
-            doc, values = f"json_set({doc}, '$.payload', json(?))", [*values, json.dumps(payload)]
-        if finished_at is not None:
-            doc, values = f"json_set({doc}, '$.finished_at', ?)", [*values, finished_at]
+        if turn.payload is not None:
+            doc, values = f"json_set({doc}, '$.payload', json(?))", [*values, json.dumps(turn.payload)]
+        if turn.finished_at is not None:
+            doc, values = f"json_set({doc}, '$.finished_at', ?)", [*values, turn.finished_at]
         with self._database.transaction() as db:
-            if attempt is not None:
+            if turn.attempt is not None:
                 db.execute(
                     "UPDATE webhook_deliveries SET doc = json_insert(doc, '$.attempts[#]', json(?)) "
                     "WHERE id = ?",
-                    (encode_attempt(attempt), delivery_id),
+                    (encode_attempt(turn.attempt), delivery_id),
                 )
             cursor = db.execute(
                 f"UPDATE webhook_deliveries SET state = ?, next_at = ?, doc = {doc}, lease_owner = NULL, "
                 "lease_until = 0 WHERE id = ? AND lease_owner = ?",
-                (state, next_at, *values, delivery_id, owner),
+                (turn.state, turn.next_at, *values, delivery_id, owner),
             )
         return cursor.rowcount > 0
 

@@ -23,7 +23,7 @@ import httpx
 from mock_server.outbound import Redirected, outbound_client
 from mock_server.parsing import HostAllowList
 from mock_server.services.background import repeat
-from mock_server.services.deliveries import Attempt, Delivery, DeliveryState, DeliveryStore
+from mock_server.services.deliveries import Attempt, Delivery, DeliveryState, DeliveryStore, Turn
 from mock_server.state.clock import Clock
 from mock_server.state.health import StoreHealth
 from mock_server.state.jobs import Job
@@ -152,10 +152,10 @@ class WebhookDispatcher:
         job = await self._lookup(delivery.job_id)
         now = self.clock.now()
         if job is None:  # purged, or never stored: nothing to deliver
-            self.deliveries.release(delivery.id, self.owner, state="gave_up", next_at=now)
+            self.deliveries.release(delivery.id, self.owner, Turn("gave_up", now))
             return "gave_up"
         if job.state == "processing":  # not finished yet: look again shortly
-            self.deliveries.release(delivery.id, self.owner, state="pending", next_at=now + self._poll_s)
+            self.deliveries.release(delivery.id, self.owner, Turn("pending", now + self._poll_s))
             return None
         body = delivery.payload if delivery.payload is not None else payload_for(job)
         finished_at = delivery.finished_at if delivery.finished_at is not None else now
@@ -168,15 +168,8 @@ class WebhookDispatcher:
             log.warning("webhook for job %s given up after %d attempts", delivery.job_id, failures)
             outcome, next_at = "gave_up", attempt.at
         state: DeliveryState = "pending" if outcome == "retry" else outcome
-        self.deliveries.release(
-            delivery.id,
-            self.owner,
-            state=state,
-            next_at=next_at,
-            attempt=attempt,
-            payload=body,
-            finished_at=finished_at,
-        )
+        turn = Turn(state, next_at, attempt=attempt, payload=body, finished_at=finished_at)
+        self.deliveries.release(delivery.id, self.owner, turn)
         return outcome
 
     async def _post(self, url: str, body: Mapping[str, Any]) -> tuple[int | None, str | None]:

@@ -19,7 +19,6 @@ Redis (whose Lua JSON would turn `[]` into `{}` and round floats).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from typing import Any
 
 import redis
@@ -28,6 +27,7 @@ from mock_server.services.deliveries import (
     Attempt,
     Delivery,
     DeliveryState,
+    Turn,
     decode_delivery,
     encode_attempt,
     encode_delivery,
@@ -185,25 +185,15 @@ class RedisDeliveries:
         return bool(self._hasten(keys=keys, args=[job_id, repr(now)]))
 
     @guarded
-    def release(
-        self,
-        delivery_id: int,
-        owner: str,
-        *,
-        state: DeliveryState,
-        next_at: float,
-        attempt: Attempt | None = None,
-        payload: Mapping[str, Any] | None = None,
-        finished_at: float | None = None,
-    ) -> bool:
+    def release(self, delivery_id: int, owner: str, turn: Turn) -> bool:
         args: list[str | int] = [
             delivery_id,
             owner,
-            state,
-            repr(next_at),
-            encode_attempt(attempt) if attempt is not None else "",
-            json.dumps(payload, separators=(",", ":")) if payload is not None else "",
-            repr(finished_at) if finished_at is not None else "",
+            turn.state,
+            repr(turn.next_at),
+            encode_attempt(turn.attempt) if turn.attempt is not None else "",
+            json.dumps(turn.payload, separators=(",", ":")) if turn.payload is not None else "",
+            repr(turn.finished_at) if turn.finished_at is not None else "",
         ]
         keys = [self._key(delivery_id), self._keys("deliveries:due")]
         return bool(self._release(keys=keys, args=args))

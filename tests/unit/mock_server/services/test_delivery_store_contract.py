@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from mock_server.services.deliveries import Attempt, DeliveryStore
+from mock_server.services.deliveries import Attempt, DeliveryStore, Turn
 from mock_server.state.jobs import StoreError
 from tests.conftest import StateOpener
 
@@ -73,7 +73,7 @@ def test_hasten_leaves_a_leased_delivery_alone(store: DeliveryStore, other: Deli
     (claimed,) = store.claim_due(1.0, owner="one", lease_s=LEASE)
     assert not other.hasten(1, 2.0)  # the job finished elsewhere while the attempt is in flight
     assert other.claim_due(2.0, owner="two", lease_s=LEASE) == []
-    assert store.release(claimed.id, "one", state="pending", next_at=60.0)
+    assert store.release(claimed.id, "one", Turn("pending", 60.0))
     assert other.hasten(1, 3.0)  # no lease now: due at once
     assert [d.job_id for d in other.claim_due(3.0, owner="two", lease_s=LEASE)] == [1]
 
@@ -90,9 +90,8 @@ def test_release_writes_the_outcome_and_frees_the_delivery(store: DeliveryStore)
     pending(store, 1)
     (claimed,) = store.claim_due(1.0, owner="one", lease_s=LEASE)
     attempt = Attempt(2.0, 503, None)
-    written = store.release(
-        claimed.id, "one", state="pending", next_at=4.0, attempt=attempt, payload={"id": 1}, finished_at=1.5
-    )
+    turn = Turn("pending", 4.0, attempt=attempt, payload={"id": 1}, finished_at=1.5)
+    written = store.release(claimed.id, "one", turn)
     assert written
     found = store.for_job(1)
     assert found is not None
@@ -107,8 +106,8 @@ def test_a_sender_whose_lease_was_taken_logs_its_attempt_but_decides_nothing(
     pending(store, 1)
     (late,) = store.claim_due(1.0, owner="one", lease_s=LEASE)
     (taken,) = other.claim_due(1.0 + LEASE, owner="two", lease_s=LEASE)
-    assert other.release(taken.id, "two", state="delivered", next_at=17.0, attempt=Attempt(17.0, 200, None))
-    assert not store.release(late.id, "one", state="pending", next_at=99.0, attempt=Attempt(18.0, 500, None))
+    assert other.release(taken.id, "two", Turn("delivered", 17.0, attempt=Attempt(17.0, 200, None)))
+    assert not store.release(late.id, "one", Turn("pending", 99.0, attempt=Attempt(18.0, 500, None)))
     found = store.for_job(1)
     assert found is not None
     assert found.state == "delivered"
@@ -120,7 +119,7 @@ def test_attempts_are_appended_not_overwritten(store: DeliveryStore) -> None:
     for round_ in range(5):
         (claimed,) = store.claim_due(float(round_ * 100), owner=f"sender-{round_}", lease_s=LEASE)
         attempt = Attempt(float(round_ * 100), 500, None)
-        assert store.release(claimed.id, f"sender-{round_}", state="pending", next_at=0.0, attempt=attempt)
+        assert store.release(claimed.id, f"sender-{round_}", Turn("pending", 0.0, attempt=attempt))
     found = store.for_job(1)
     assert found is not None
     assert [a.at for a in found.attempts] == [0.0, 100.0, 200.0, 300.0, 400.0]
@@ -140,7 +139,7 @@ def test_a_page_stops_at_its_byte_budget(store: DeliveryStore) -> None:
     for job_id in range(1, 5):
         delivery = store.add(job_id, HOOK, created_at=0.0, next_at=0.0, state="pending")
         (claimed,) = store.claim_due(1.0, owner="one", lease_s=LEASE)
-        store.release(claimed.id, "one", state="gave_up", next_at=1.0, payload={"meta": "m" * 50_000})
+        store.release(claimed.id, "one", Turn("gave_up", 1.0, payload={"meta": "m" * 50_000}))
         assert claimed.id == delivery.id
     page = store.page(max_bytes=120_000)
     assert [d.job_id for d in page.items] == [3, 4]
