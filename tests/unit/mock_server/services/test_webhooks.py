@@ -14,7 +14,7 @@ import pytest
 
 from mock_server.engines.base import ImageJob
 from mock_server.outbound import outbound_client
-from mock_server.services.deliveries import SQLiteDeliveries
+from mock_server.services.deliveries import Delivery, SQLiteDeliveries
 from mock_server.services.webhooks import WebhookDispatcher, WebhookPolicy, payload_for, refusal
 from mock_server.state.clock import ManualClock
 from mock_server.state.jobs import Job
@@ -125,6 +125,24 @@ def dispatcher(
     return WebhookDispatcher(SQLiteDeliveries(":memory:"), WebhookPolicy(**policy), clock, lookup, client)
 
 
+def run_rounds(
+    hooks: WebhookDispatcher, sent: Job, clock: ManualClock, rounds: int, step_s: float
+) -> Delivery:
+    """Schedule `sent`'s webhook, run `rounds` delivery rounds `step_s` apart, close; its delivery then."""
+
+    async def scenario() -> None:
+        hooks.schedule(sent)
+        for _ in range(rounds):
+            await hooks.run_due()
+            clock.advance(step_s)
+        await hooks.aclose()
+
+    asyncio.run(scenario())
+    delivery = hooks.deliveries.for_job(sent.id)
+    assert delivery is not None
+    return delivery
+
+
 def test_delivery_retries_with_backoff_until_the_receiver_answers() -> None:
     clock = ManualClock()
     receiver = Receiver(httpx.ConnectError, 503, 200)
@@ -161,16 +179,7 @@ def test_delivery_gives_up_when_the_retry_window_is_over() -> None:
     jobs = {349: job("failed")}
     hooks = dispatcher(Receiver(500, 500, 500, 500), jobs, clock, first_delay_s=1, retry_for_s=3)
 
-    async def scenario() -> None:
-        hooks.schedule(jobs[349])
-        for _ in range(5):
-            await hooks.run_due()
-            clock.advance(10)
-        await hooks.aclose()
-
-    asyncio.run(scenario())
-    delivery = hooks.deliveries.for_job(349)
-    assert delivery is not None
+    delivery = run_rounds(hooks, jobs[349], clock, rounds=5, step_s=10)
     assert delivery.state == "gave_up"
     assert [a.status for a in delivery.attempts] == [500, 500]
 
@@ -246,16 +255,7 @@ def test_a_redirect_is_a_logged_failed_attempt_and_never_followed() -> None:
     jobs = {349: job()}
     hooks = dispatcher(receiver, jobs, clock, first_delay_s=1, retry_for_s=5)
 
-    async def scenario() -> None:
-        hooks.schedule(jobs[349])
-        for _ in range(6):
-            await hooks.run_due()
-            clock.advance(4)
-        await hooks.aclose()
-
-    asyncio.run(scenario())
-    delivery = hooks.deliveries.for_job(349)
-    assert delivery is not None
+    delivery = run_rounds(hooks, jobs[349], clock, rounds=6, step_s=4)
     assert delivery.state == "gave_up"
     assert calls == [HOOK] * len(delivery.attempts)  # every POST is in the log
     first = delivery.attempts[0]
