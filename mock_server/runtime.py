@@ -149,6 +149,10 @@ class Runtime:
     async def _flush_journal(self) -> bool:
         if not self.journal.pending:
             return False
+        if not self.journal.networked:
+            # on the loop: a thread woken every 20 ms to write a local file contends for the GIL with
+            # the requests (a fifth of a process's creates per second, bench_mock)
+            return self.journal.flush() > 0
         # in a thread: a networked journal's round trip must not hold up the event loop
         return await asyncio.to_thread(self.journal.flush) > 0
 

@@ -156,6 +156,11 @@ class Journal(Protocol):
         """Entries buffered in this process and not yet written."""
         ...
 
+    @property
+    def networked(self) -> bool:
+        """Whether `flush` waits on a network round trip (the server then flushes off its event loop)."""
+        ...
+
     def entries(
         self, filters: Sequence[EntryFilter] = (), *, limit: int | None = None, before: int | None = None
     ) -> list[JournalEntry]:
@@ -206,6 +211,7 @@ class WriteBehind:
 
     A subclass sets `_pending`, `_lock` and `_flush_every`, and writes the buffer in `flush`."""
 
+    networked = False
     _pending: list[JournalEntry]
     _lock: threading.Lock | threading.RLock
     _flush_every: int

@@ -63,6 +63,8 @@ return count
 
 
 class RedisJournal(WriteBehind):
+    networked = True
+
     def __init__(
         self,
         client: redis.Redis,
