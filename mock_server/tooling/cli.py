@@ -10,7 +10,8 @@ import importlib
 import logging.config
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -154,13 +155,32 @@ def _log_config() -> dict[str, Any]:
     return config
 
 
+@contextmanager
+def _launch_logging() -> Iterator[None]:
+    """The launch's logging (`_log_config`), and the loggers it sets as they were afterwards: a launch
+    refused in-process (`main(["serve", ...])` returning 2) leaves its caller's logging alone."""
+    config = _log_config()
+    names = [*config["loggers"], ""]
+    saved = [
+        (logger, logger.handlers[:], logger.level, logger.propagate, logger.disabled)
+        for logger in map(logging.getLogger, names)
+    ]
+    logging.config.dictConfig(config)
+    try:
+        yield
+    finally:
+        for logger, handlers, level, propagate, disabled in saved:
+            logger.handlers[:] = handlers
+            logger.setLevel(level)
+            logger.propagate, logger.disabled = propagate, disabled
+
+
 def _announce(settings: Settings) -> None:
     """The startup block: once per launch, from the launching process, whatever the worker count."""
     from mock_server.discovery import startup_block
     from mock_server.pipeline.routing import route_table
     from mock_server.services.admin import DEFAULT_PREFIX
 
-    logging.config.dictConfig(_log_config())
     logging.getLogger("mixmock").info("%s", startup_block(settings, route_table(), DEFAULT_PREFIX))
 
 
@@ -170,9 +190,9 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = load_settings(_overrides(args), config_file=args.config)
     preflight(settings)  # fail before starting workers
-    _announce(settings)
     try:
-        _run_server(settings)
+        with _launch_logging():
+            _run_server(settings)
     finally:  # the per-launch store goes with the launch (its processes have all stopped by now)
         launch_store.remove_if_unused(settings.store)
     return 0
@@ -184,7 +204,8 @@ def _run_server(settings: Settings) -> None:
     from mock_server.app import RESOLVED_SETTINGS_ENV, create_app, freeze_heap
 
     if settings.workers == 1:
-        app = create_app(settings)
+        app = create_app(settings)  # what it refuses (a bad recording...) is refused before the announcement
+        _announce(settings)
         freeze_heap()
         uvicorn.run(
             app,
@@ -196,6 +217,7 @@ def _run_server(settings: Settings) -> None:
         return
     # Workers import the app themselves; they all read these resolved settings, the store path included.
     os.environ[RESOLVED_SETTINGS_ENV] = settings_to_json(settings)
+    _announce(settings)
     uvicorn.run(
         "mock_server.app:app_from_environment",
         factory=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -87,5 +88,9 @@ def test_without_a_replay_the_recorded_path_is_no_route(mock_client: ClientFacto
     ids=["missing-directory", "workers", "speed-zero"],
 )
 def test_bad_replay_settings_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str], words: str) -> None:
+    """Refused before the launch is announced: no startup block; the caller's logging is left as it was."""
     assert main([*argv, "--store", ":memory:"]) == 2
-    assert words in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert words in err
+    assert "serves the vendor's routes" not in err
+    assert logging.getLogger("mixmock").propagate
