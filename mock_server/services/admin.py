@@ -6,6 +6,9 @@ GET  /_mixmock/webhooks?state=pending                                 deliveries
 GET|PUT|DELETE /_mixmock/defaults   {"prefer": "scenario=processing", "ratios": {"processing": 0.3}}
 POST /_mixmock/reset                                                  forget journal, deliveries, defaults
 Listings are pages, newest last: `next_before` (when not null) is the `before=` of the next older page.
+Each call sees its own session (`mock_server/sessions.py`: `/_session/<id>/_mixmock/...` or the
+`X-Mixmock-Session` header): its journal entries, jobs, deliveries, defaults, and a reset of its own.
+From the default session, `?session=<id>` on a listing looks into that session.
 Who may call them is decided by `admin_access`: a token (401 without it), or closed (403) when the
 server listens beyond loopback without a token or `--admin open`.
 """
@@ -29,6 +32,7 @@ from mock_server.services.admin_access import AdminAccess
 from mock_server.services.defaults import DefaultsError, DefaultsStore, parse_defaults
 from mock_server.services.deliveries import DeliveryState, DeliveryStore
 from mock_server.services.journal import Journal, parse_filters
+from mock_server.sessions import check_session, request_session
 from mock_server.state.jobs import MAX_JOB_ID, Job, Page, StoreError
 
 __all__ = ["DEFAULT_PREFIX", "Admin", "JobsView", "admin_endpoint", "admin_mount"]
@@ -51,7 +55,7 @@ class Admin:
     defaults: DefaultsStore
     jobs: JobsView
     access: AdminAccess = field(default_factory=lambda: AdminAccess("open", why="open"))
-    on_reset: Callable[[], None] | None = None  # e.g. restart the seeded generators
+    on_reset: Callable[[str], None] | None = None  # e.g. restart the session's seeded generators
 
 
 def _limit(request: Request, default: int = 100) -> int:
@@ -76,6 +80,23 @@ def _before(request: Request) -> int | None:
         detail = f"before={raw[:40]!r} must be an id (a whole number below 2**63) from next_before"
         raise Problem(400, "bad-query", "Bad query", detail)
     return before
+
+
+def _session(request: Request) -> str:
+    """The caller's session (Problem for a bad or conflicting id)."""
+    return request_session(request.scope, request.headers)
+
+
+def _viewed(request: Request) -> str:
+    """The session a listing shows: the caller's, or from the default session `?session=<id>`."""
+    own = _session(request)
+    asked = request.query_params.get("session")
+    if asked is None or asked == own:
+        return own
+    if own:
+        detail = f"session={asked[:80]!r}: a session sees only itself; ask from the default session"
+        raise Problem(400, "bad-query", "Bad query", detail)
+    return check_session(asked, "query parameter session") if asked else asked
 
 
 def _job_dict(job: Job) -> dict[str, Any]:
@@ -134,12 +155,18 @@ async def _defaults_body(request: Request) -> Any:
     return body
 
 
+def _job_session(jobs: JobsView, job_id: int) -> str:
+    """The session of a delivery's job; the default one once the job has expired."""
+    job = jobs.get(job_id)
+    return "" if job is None else job.session
+
+
 def _routes(admin: Admin) -> list[BaseRoute]:
     async def requests(request: Request) -> Response:
         pairs = [(name, value) for name, value in request.query_params.multi_items()]
-        pairs = [(name, value) for name, value in pairs if name not in ("limit", "before")]
+        pairs = [(name, value) for name, value in pairs if name not in ("limit", "before", "session")]
         try:
-            filters = parse_filters(pairs)
+            filters = parse_filters([*pairs, ("session", _viewed(request))])
         except ValueError as error:
             raise Problem(400, "bad-query", "Bad query", str(error)) from None
         limit = _limit(request)
@@ -148,14 +175,16 @@ def _routes(admin: Admin) -> list[BaseRoute]:
         return _json({"requests": [entry.as_dict() for entry in entries], "next_before": older})
 
     async def jobs(request: Request) -> Response:
+        session = _viewed(request)
         page = admin.jobs.page(_limit(request), before=_before(request))
-        return _json({"jobs": [_job_dict(job) for job in page.items], "next_before": page.next_before})
+        found = [_job_dict(job) for job in page.items if job.session == session]
+        return _json({"jobs": found, "next_before": page.next_before})
 
     async def job(request: Request) -> Response:
         raw = request.path_params["job_id"]
         job_id = _id(raw)
         found = None if job_id is None else admin.jobs.get(job_id)
-        if found is None:
+        if found is None or found.session != _viewed(request):
             shown = raw if len(raw) <= 40 else f"{raw[:40]}... ({len(raw)} characters)"
             raise Problem(404, "no-job", "No such job", f"no job has id {shown!r}")
         return _json(_job_dict(found))
@@ -165,28 +194,32 @@ def _routes(admin: Admin) -> list[BaseRoute]:
         if state is not None and state not in get_args(DeliveryState):
             known = ", ".join(get_args(DeliveryState))
             raise Problem(400, "bad-query", "Bad query", f"state={state[:40]!r} is not one of {known}")
+        session = _viewed(request)
         page = admin.deliveries.page(state, _limit(request), before=_before(request))  # type: ignore[arg-type]
-        found = [delivery.as_dict() for delivery in page.items]
+        found = [d.as_dict() for d in page.items if _job_session(admin.jobs, d.job_id) == session]
         return _json({"deliveries": found, "next_before": page.next_before})
 
     async def defaults(request: Request) -> Response:
+        session = _session(request)
         if request.method == "PUT":
             body = await _defaults_body(request)
             try:
-                admin.defaults.set(parse_defaults(body))
+                admin.defaults.set(parse_defaults(body), session)
             except DefaultsError as error:
                 raise Problem(400, "bad-defaults", "Bad defaults", str(error)) from None
         elif request.method == "DELETE":
-            admin.defaults.clear()
-        return _json(admin.defaults.get().as_dict())
+            admin.defaults.clear(session)
+        return _json(admin.defaults.get(session).as_dict())
 
     async def reset(request: Request) -> Response:
-        admin.journal.clear()
-        admin.deliveries.clear()
-        admin.defaults.clear()
+        session = _session(request)
+        admin.journal.clear(session)
+        if not session:  # the store cannot tell deliveries apart: a session's stay, out of other views
+            admin.deliveries.clear()
+        admin.defaults.clear(session)
         if admin.on_reset is not None:
-            admin.on_reset()
-        return _json({"reset": True})
+            admin.on_reset(session)
+        return _json({"reset": True, "session": session})
 
     table: Sequence[tuple[str, Endpoint, list[str]]] = (
         ("/requests", requests, ["GET"]),

@@ -86,10 +86,12 @@ class WatchedKey(Generic[T]):
         self.feed = ChangeFeed(client, channel)
         self._decode = decode
         self.current = decode(None)
+        self.generation = 0  # counts the changes seen: what a reader of a related key (a session's) checks
 
     def get(self) -> T:
         if not self.feed.changed():
             return self.current
+        self.generation += 1
         try:
             raw = self._redis.get(self.key)
         except redis.RedisError:

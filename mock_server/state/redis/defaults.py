@@ -7,6 +7,9 @@ the key again only when a message has arrived. Redis writes the message to every
 writer's PUBLISH returns, so a request that reaches another replica after the admin call has answered
 sees the new value, as with the SQLite store's signal file. A lost subscription (Redis restarted) is
 re-made and the key read again.
+
+A session other than the default keeps its defaults in `defaults:session:<id>`, which expires with the
+jobs (`job_ttl_s` after its last change), and changes it under the same channel.
 """
 
 from __future__ import annotations
@@ -16,46 +19,62 @@ from typing import Any
 
 import redis
 
-from mock_server.services.defaults import Defaults
+from mock_server.services.defaults import Defaults, decode_defaults
 from mock_server.state.redis.changes import WatchedKey
 from mock_server.state.redis.connection import Keys, guarded, shown
+from mock_server.state.session_rows import SessionCache
 
 __all__ = ["RedisDefaults"]
 
 
-def _decode(raw: str | bytes | None) -> Defaults:
-    if raw is None:
-        return Defaults()
-    data = json.loads(raw)
-    return Defaults.of(data.get("prefer"), data.get("ratios"))
-
-
 class RedisDefaults:
-    def __init__(self, client: redis.Redis, keys: Keys, store_url: str = "") -> None:
+    def __init__(self, client: redis.Redis, keys: Keys, store_url: str = "", ttl_s: float = 86400) -> None:
         self.store_url = shown(store_url) if store_url else "redis"
         self._redis: Any = client
+        self._keys = keys
         self._key, self._channel = keys("defaults"), keys("defaults:changed")
-        self._value = WatchedKey(client, self._key, self._channel, _decode)
+        self._value = WatchedKey(client, self._key, self._channel, decode_defaults)
+        self._sessions: SessionCache[Defaults] = SessionCache()
+        self._ttl_ms = max(1, int(ttl_s * 1000))
+
+    def _session_key(self, session: str) -> str:
+        return self._keys("defaults", "session", session)
 
     @guarded
-    def get(self) -> Defaults:
-        return self._value.get()
+    def get(self, session: str = "") -> Defaults:
+        current = self._value.get()  # also looks at the change feed, for every session
+        if not session:
+            return current
+        generation = self._value.generation
+        cached = self._sessions.get(session, generation)
+        if cached is not None:
+            return cached
+        raw = self._redis.get(self._session_key(session))
+        return self._sessions.put(session, generation, decode_defaults(raw))
 
     @guarded
-    def set(self, defaults: Defaults) -> None:
+    def set(self, defaults: Defaults, session: str = "") -> None:
+        key = self._session_key(session) if session else self._key
         with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(self._key, json.dumps(defaults.as_dict()))
+            pipe.set(key, json.dumps(defaults.as_dict()), px=self._ttl_ms if session else None)
             pipe.publish(self._channel, "set")
             pipe.execute()
-        self._value.current = defaults  # this process's own message may arrive a moment after the reply
+        self._changed(session, defaults)
 
     @guarded
-    def clear(self) -> None:
+    def clear(self, session: str = "") -> None:
         with self._redis.pipeline(transaction=True) as pipe:
-            pipe.delete(self._key)
+            pipe.delete(self._session_key(session) if session else self._key)
             pipe.publish(self._channel, "clear")
             pipe.execute()
-        self._value.current = Defaults()
+        self._changed(session, Defaults())
+
+    def _changed(self, session: str, defaults: Defaults) -> None:
+        """This process's own message may arrive a moment after the reply: its next read knows already."""
+        if session:
+            self._sessions.put(session, self._value.generation, defaults)
+        else:
+            self._value.current = defaults
 
     def close(self) -> None:
         self._value.feed.reset()
