@@ -28,6 +28,7 @@ from mock_server.problems import Problem
 
 __all__ = [
     "DEFAULT_SESSION",
+    "HOW",
     "KEY_PREFIX",
     "MAX_SESSIONS",
     "PATH_PREFIX",
@@ -42,6 +43,10 @@ __all__ = [
 ]
 
 DEFAULT_SESSION = ""
+HOW = (
+    "per-test sessions: X-Mixmock-Session: <id>, a /_session/<id>/ path prefix, or the key sess_<id>_<key> "
+    "(jobs, journal, defaults, rules and draws of that session only)"
+)
 SESSION_HEADER = "x-mixmock-session"
 PATH_PREFIX = "/_session/"
 KEY_PREFIX = "sess_"

@@ -164,3 +164,13 @@ def test_a_sessions_draws_do_not_depend_on_other_sessions(mock_client: ClientFac
         again = statuses(client, "t1")
     assert alone == crowded == again
     assert set(alone) == {"success", "processing"}
+
+
+def test_webhook_deliveries_show_in_their_jobs_session_only(mock_client: ClientFactory) -> None:
+    with mock_client() as client:
+        queued = _create(client, "/_session/t1" + CREATE, webhook="http://127.0.0.1:9/hook")
+        mine = client.get("/_session/t1/_mixmock/webhooks").json()["deliveries"]
+        assert [delivery["job_id"] for delivery in mine] == [queued["id"]]
+        assert client.get("/_mixmock/webhooks").json()["deliveries"] == []
+        assert client.get("/_session/t2/_mixmock/webhooks").json()["deliveries"] == []
+        assert len(client.get("/_mixmock/webhooks", params={"session": "t1"}).json()["deliveries"]) == 1
