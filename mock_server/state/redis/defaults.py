@@ -22,7 +22,6 @@ import redis
 from mock_server.services.defaults import Defaults, decode_defaults
 from mock_server.state.redis.changes import WatchedKey
 from mock_server.state.redis.connection import Keys, guarded, shown
-from mock_server.state.session_rows import SessionCache
 
 __all__ = ["RedisDefaults"]
 
@@ -31,50 +30,36 @@ class RedisDefaults:
     def __init__(self, client: redis.Redis, keys: Keys, store_url: str = "", ttl_s: float = 86400) -> None:
         self.store_url = shown(store_url) if store_url else "redis"
         self._redis: Any = client
-        self._keys = keys
-        self._key, self._channel = keys("defaults"), keys("defaults:changed")
-        self._value = WatchedKey(client, self._key, self._channel, decode_defaults)
-        self._sessions: SessionCache[Defaults] = SessionCache()
+        self._channel = keys("defaults:changed")
+        self._value = WatchedKey(client, keys("defaults"), self._channel, decode_defaults)
         self._ttl_ms = max(1, int(ttl_s * 1000))
 
     def _session_key(self, session: str) -> str:
-        return self._keys("defaults", "session", session)
+        return self._value.session_key(session)
 
     @guarded
     def get(self, session: str = "") -> Defaults:
-        current = self._value.get()  # also looks at the change feed, for every session
-        if not session:
-            return current
-        generation = self._value.generation
-        cached = self._sessions.get(session, generation)
-        if cached is not None:
-            return cached
-        raw = self._redis.get(self._session_key(session))
-        return self._sessions.put(session, generation, decode_defaults(raw))
+        return self._value.get(session)
 
     @guarded
     def set(self, defaults: Defaults, session: str = "") -> None:
-        key = self._session_key(session) if session else self._key
         with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(key, json.dumps(defaults.as_dict()), px=self._ttl_ms if session else None)
+            pipe.set(
+                self._session_key(session),
+                json.dumps(defaults.as_dict()),
+                px=self._ttl_ms if session else None,
+            )
             pipe.publish(self._channel, "set")
             pipe.execute()
-        self._changed(session, defaults)
+        self._value.remember(session, defaults)
 
     @guarded
     def clear(self, session: str = "") -> None:
         with self._redis.pipeline(transaction=True) as pipe:
-            pipe.delete(self._session_key(session) if session else self._key)
+            pipe.delete(self._session_key(session))
             pipe.publish(self._channel, "clear")
             pipe.execute()
-        self._changed(session, Defaults())
-
-    def _changed(self, session: str, defaults: Defaults) -> None:
-        """This process's own message may arrive a moment after the reply: its next read knows already."""
-        if session:
-            self._sessions.put(session, self._value.generation, defaults)
-        else:
-            self._value.current = defaults
+        self._value.remember(session, Defaults())
 
     def close(self) -> None:
         self._value.feed.reset()

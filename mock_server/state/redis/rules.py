@@ -17,7 +17,6 @@ import redis
 from mock_server.services.rules import RuleSet
 from mock_server.state.redis.changes import WatchedKey
 from mock_server.state.redis.connection import Keys, guarded, shown
-from mock_server.state.session_rows import SessionCache
 
 __all__ = ["RedisRules"]
 
@@ -26,27 +25,16 @@ class RedisRules:
     def __init__(self, client: redis.Redis, keys: Keys, store_url: str = "", ttl_s: float = 86400) -> None:
         self.store_url = shown(store_url) if store_url else "redis"
         self._redis: Any = client
-        self._keys = keys
-        self._key = keys("rules")
-        self._value = WatchedKey(client, self._key, keys("rules:changed"), RuleSet.from_json)
-        self._sessions: SessionCache[RuleSet] = SessionCache()
+        self._value = WatchedKey(client, keys("rules"), keys("rules:changed"), RuleSet.from_json)
         self._ttl_ms = max(1, int(ttl_s * 1000))
 
     @guarded
     def load(self, session: str = "") -> RuleSet:
-        current = self._value.get()  # also looks at the change feed, for every session
-        if not session:
-            return current
-        generation = self._value.generation
-        cached = self._sessions.get(session, generation)
-        if cached is not None:
-            return cached
-        raw = self._redis.get(self._keys("rules", "session", session))
-        return self._sessions.put(session, generation, RuleSet.from_json(raw))
+        return self._value.get(session)
 
     @guarded
     def update(self, change: Callable[[RuleSet], RuleSet], session: str = "") -> RuleSet:
-        key = self._keys("rules", "session", session) if session else self._key
+        key = self._value.session_key(session)
         expiry = self._ttl_ms if session else None
 
         def attempt(pipe: Any) -> RuleSet:
@@ -60,7 +48,7 @@ class RedisRules:
 
         updated: RuleSet = self._redis.transaction(attempt, key, value_from_callable=True)
         if session:  # this process's own message may arrive a moment after the reply
-            self._sessions.put(session, self._value.generation, updated)
+            self._value.remember(session, updated)
         return updated
 
     def close(self) -> None:
