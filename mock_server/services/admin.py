@@ -20,7 +20,7 @@ import hmac
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, get_args
+from typing import Any, Protocol, TypeVar, get_args
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -39,6 +39,8 @@ __all__ = ["DEFAULT_PREFIX", "Admin", "JobsView", "admin_endpoint", "admin_mount
 
 DEFAULT_PREFIX = "/_mixmock"
 Endpoint = Callable[[Request], Awaitable[Response]]
+SCAN_PAGES = 16  # store pages one listing call walks through for the caller's session's items
+T = TypeVar("T")
 _DEFAULTS_BODY = BodyLimits(max_bytes=64 * 1024, max_depth=8, max_nodes=1000)  # a PUT /defaults body
 
 
@@ -155,6 +157,30 @@ async def _defaults_body(request: Request) -> Any:
     return body
 
 
+def _session_page(
+    read: Callable[[int | None], Page[T]],
+    keep: Callable[[T], bool],
+    id_of: Callable[[T], int],
+    limit: int,
+    before: int | None,
+) -> Page[T]:
+    """A page of the items one session sees: store pages walked back until `limit` of them are found,
+    at most SCAN_PAGES store pages per call (then `next_before` continues where the walk stopped). A
+    store page whose items are all kept ends the walk: the store's own bound (PAGE_BYTES) holds."""
+    found: list[T] = []
+    for _ in range(SCAN_PAGES):
+        page = read(before)
+        kept = [item for item in page.items if keep(item)]
+        found = kept + found
+        before = page.next_before
+        if before is None or len(found) >= limit or len(kept) == len(page.items):
+            break
+    if len(found) > limit:
+        found = found[-limit:]
+        before = id_of(found[0])
+    return Page(found, before)
+
+
 def _job_session(jobs: JobsView, job_id: int) -> str:
     """The session of a delivery's job; the default one once the job has expired."""
     job = jobs.get(job_id)
@@ -175,10 +201,15 @@ def _routes(admin: Admin) -> list[BaseRoute]:
         return _json({"requests": [entry.as_dict() for entry in entries], "next_before": older})
 
     async def jobs(request: Request) -> Response:
-        session = _viewed(request)
-        page = admin.jobs.page(_limit(request), before=_before(request))
-        found = [_job_dict(job) for job in page.items if job.session == session]
-        return _json({"jobs": found, "next_before": page.next_before})
+        session, limit = _viewed(request), _limit(request)
+        page = _session_page(
+            lambda before: admin.jobs.page(limit, before=before),
+            lambda job: job.session == session,
+            lambda job: job.id,
+            limit,
+            _before(request),
+        )
+        return _json({"jobs": [_job_dict(job) for job in page.items], "next_before": page.next_before})
 
     async def job(request: Request) -> Response:
         raw = request.path_params["job_id"]
@@ -194,9 +225,15 @@ def _routes(admin: Admin) -> list[BaseRoute]:
         if state is not None and state not in get_args(DeliveryState):
             known = ", ".join(get_args(DeliveryState))
             raise Problem(400, "bad-query", "Bad query", f"state={state[:40]!r} is not one of {known}")
-        session = _viewed(request)
-        page = admin.deliveries.page(state, _limit(request), before=_before(request))  # type: ignore[arg-type]
-        found = [d.as_dict() for d in page.items if _job_session(admin.jobs, d.job_id) == session]
+        session, limit = _viewed(request), _limit(request)
+        page = _session_page(
+            lambda before: admin.deliveries.page(state, limit, before=before),  # type: ignore[arg-type]
+            lambda delivery: _job_session(admin.jobs, delivery.job_id) == session,
+            lambda delivery: delivery.id,
+            limit,
+            _before(request),
+        )
+        found = [delivery.as_dict() for delivery in page.items]
         return _json({"deliveries": found, "next_before": page.next_before})
 
     async def defaults(request: Request) -> Response:

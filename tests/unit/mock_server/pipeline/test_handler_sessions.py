@@ -174,3 +174,20 @@ def test_webhook_deliveries_show_in_their_jobs_session_only(mock_client: ClientF
         assert client.get("/_mixmock/webhooks").json()["deliveries"] == []
         assert client.get("/_session/t2/_mixmock/webhooks").json()["deliveries"] == []
         assert len(client.get("/_mixmock/webhooks", params={"session": "t1"}).json()["deliveries"]) == 1
+
+
+def test_a_sessions_job_listing_pages_over_its_own_jobs(mock_client: ClientFactory) -> None:
+    with mock_client() as client:
+        mine = [_create(client, headers={"X-Mixmock-Session": "t1"})["id"] for _ in range(3)]
+        for _ in range(5):
+            _create(client)  # newer jobs of the default session between and after
+        mine.append(_create(client, headers={"X-Mixmock-Session": "t1"})["id"])
+        for _ in range(5):
+            _create(client)
+        first = client.get("/_session/t1/_mixmock/jobs", params={"limit": 2}).json()
+        assert [job["id"] for job in first["jobs"]] == mine[2:]
+        older = client.get("/_session/t1/_mixmock/jobs", params={"limit": 2, "before": first["next_before"]})
+        assert [job["id"] for job in older.json()["jobs"]] == mine[:2]
+        default = client.get("/_mixmock/jobs", params={"limit": 3}).json()
+        assert len(default["jobs"]) == 3
+        assert not set(mine) & {job["id"] for job in default["jobs"]}
