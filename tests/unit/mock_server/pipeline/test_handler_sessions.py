@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from mock_server.settings import Settings
 from mock_server.tooling.testing import InProcessClient
 from tests.conftest import ClientFactory
 from tests.unit.mock_server.bodies import CREATE_PATHS, valid_body
@@ -191,3 +192,32 @@ def test_a_sessions_job_listing_pages_over_its_own_jobs(mock_client: ClientFacto
         default = client.get("/_mixmock/jobs", params={"limit": 3}).json()
         assert len(default["jobs"]) == 3
         assert not set(mine) & {job["id"] for job in default["jobs"]}
+
+
+def test_a_session_is_scoped_the_same_on_every_store_backend(
+    mock_client: ClientFactory, backend_settings: Settings
+) -> None:
+    store = {"store": backend_settings.store, "store_prefix": backend_settings.store_prefix}
+    with mock_client(**store) as client, mock_client(**store) as replica:  # two processes, one store
+        client.put("/_session/t1/_mixmock/defaults", json={"prefer": "polls=0", "ratios": {"processing": 1}})
+        rule = {"when": {"prompt": {"contains": "boom"}}, "then": {"scenario": "failed"}}
+        client.post("/_session/t1/_mixmock/rules", json=rule)
+        queued = replica.post("/_session/t1" + CREATE, json=valid_body("img_mixer")).json()
+        assert queued["status"] == "processing"
+        failed = replica.post("/_session/t1" + CREATE, json=valid_body("img_mixer", prompt="boom")).json()
+        assert failed["status"] == "failed"
+        assert replica.post(CREATE, json=valid_body("img_mixer", prompt="boom")).json()["status"] == "success"
+        fetch = f"/api/v6/image_editing/fetch/{queued['id']}"
+        assert client.post(fetch, json={"key": "k"}).json()["message"] == "Request not found"
+        assert client.post("/_session/t1" + fetch, json={"key": "k"}).json()["status"] == "success"
+        replica.get("/_mixmock/requests")  # a read writes what the process buffered (write-behind)
+        seen = client.get("/_session/t1/_mixmock/requests").json()["requests"]
+        assert [entry["session"] for entry in seen] == ["t1"] * 3
+        assert len(client.get("/_mixmock/requests").json()["requests"]) == 2
+        client.post("/_session/t1/_mixmock/reset")
+        assert replica.get("/_session/t1/_mixmock/requests").json()["requests"] == []
+        assert replica.get("/_session/t1/_mixmock/rules").json()["rules"] == []
+        assert (
+            replica.post("/_session/t1" + CREATE, json=valid_body("img_mixer")).json()["status"] == "success"
+        )
+        assert len(replica.get("/_mixmock/requests").json()["requests"]) == 2
