@@ -181,12 +181,6 @@ def _session_page(
     return Page(found, before)
 
 
-def _job_session(jobs: JobsView, job_id: int) -> str:
-    """The session of a delivery's job; the default one once the job has expired."""
-    job = jobs.get(job_id)
-    return "" if job is None else job.session
-
-
 def _routes(admin: Admin) -> list[BaseRoute]:
     async def requests(request: Request) -> Response:
         pairs = [(name, value) for name, value in request.query_params.multi_items()]
@@ -228,7 +222,7 @@ def _routes(admin: Admin) -> list[BaseRoute]:
         session, limit = _viewed(request), _limit(request)
         page = _session_page(
             lambda before: admin.deliveries.page(state, limit, before=before),  # type: ignore[arg-type]
-            lambda delivery: _job_session(admin.jobs, delivery.job_id) == session,
+            lambda delivery: delivery.session == session,
             lambda delivery: delivery.id,
             limit,
             _before(request),
@@ -251,8 +245,7 @@ def _routes(admin: Admin) -> list[BaseRoute]:
     async def reset(request: Request) -> Response:
         session = _session(request)
         admin.journal.clear(session)
-        if not session:  # the store cannot tell deliveries apart: a session's stay, out of other views
-            admin.deliveries.clear()
+        admin.deliveries.clear(session)
         admin.defaults.clear(session)
         if admin.on_reset is not None:
             admin.on_reset(session)
