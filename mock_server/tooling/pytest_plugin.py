@@ -12,7 +12,8 @@ def test_my_client_sends_41_steps(mixmock):
 so a client pointed at it sees only the test's jobs, journal, defaults and rules, however many tests
 run at once (`pytest -n 4`) against one mock; `mixmock.headers` holds the session header for clients
 that prefer it. The fixture resets its session first (`mixmock.rule(...)` adds a rule for the test).
-Override `mixmock_settings` to configure.
+Override `mixmock_settings` to configure; `--mixmock-url URL` (or the ini option `mixmock_url`) uses a
+mock that is already running (a CI service container shared by several jobs) instead.
 `mixmock_asgi` is the same API in-process: `mixmock_asgi.client` is an `httpx.Client` bound to the app
 (no socket, no Starlette TestClient, so it adds no warning to a suite run with `-W error`).
 """
@@ -149,13 +150,39 @@ def mixmock_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return Settings(store=str(store), access_log=False)
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    help_text = (
+        "use the mock already running at this URL (a CI service shared by several jobs) instead of "
+        "starting one; each test still gets its own session"
+    )
+    parser.addoption("--mixmock-url", default=None, metavar="URL", help=help_text)
+    parser.addini("mixmock_url", help_text, default=None)
+
+
+def _shared_url(config: pytest.Config) -> str | None:
+    url = config.getoption("mixmock_url") or config.getini("mixmock_url")
+    if not url:
+        return None
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        raise pytest.UsageError(f"--mixmock-url {url!r} must be an http(s) URL such as http://mock:8000")
+    return url
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _shared_url(config)  # a bad --mixmock-url stops the run before any test, as a usage error
+
+
 @pytest.fixture(scope="session")
-def mixmock_server(mixmock_settings: Settings) -> Iterator[Mixmock]:
-    """The mock on a free loopback port for the whole session."""
+def mixmock_server(request: pytest.FixtureRequest) -> Iterator[Mixmock]:
+    """The mock for the whole session: started on a free loopback port (`mixmock_settings`), or the
+    one already running at `--mixmock-url`."""
     from mock_server.tooling.testing import running_server
 
     with ExitStack() as stack:
-        base_url = stack.enter_context(running_server(mixmock_settings))
+        base_url = _shared_url(request.config)
+        if base_url is None:
+            settings: Settings = request.getfixturevalue("mixmock_settings")
+            base_url = stack.enter_context(running_server(settings))
         client = stack.enter_context(httpx.Client(timeout=30.0, trust_env=False))
         yield Mixmock(base_url, client)
 

@@ -198,22 +198,6 @@ SESSIONS_SUITE = textwrap.dedent(
             assert ids[0] not in [job["id"] for job in other.jobs()]
     """
 )
-SHARED_SERVER = textwrap.dedent(
-    """
-    import os
-
-    import httpx
-    import pytest
-
-    from mock_server.tooling.pytest_plugin import Mixmock
-
-
-    @pytest.fixture(scope="session")
-    def mixmock_server():  # every worker uses the one mock started by the outer test
-        with httpx.Client(timeout=30.0, trust_env=False) as client:
-            yield Mixmock(os.environ["SHARED_MIXMOCK"], client)
-    """
-)
 
 
 @pytest.mark.parametrize(
@@ -222,9 +206,8 @@ SHARED_SERVER = textwrap.dedent(
 def test_parallel_tests_on_one_mock_see_only_their_own_session(tmp_path: Path, workers: list[str]) -> None:
     from tests.integration.servers import serve
 
-    (tmp_path / "conftest.py").write_text(SHARED_SERVER, encoding="utf-8")
-    with serve("--store", str(tmp_path / "shared.sqlite3")) as (base_url, _):
-        result = run_suite(tmp_path, SESSIONS_SUITE, *workers, env={"SHARED_MIXMOCK": base_url})
+    with serve("--store", str(tmp_path / "shared.sqlite3")) as (base_url, _):  # one mock for every worker
+        result = run_suite(tmp_path, SESSIONS_SUITE, *workers, "--mixmock-url", base_url)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "12 passed" in result.stdout
 
@@ -233,3 +216,9 @@ def test_each_worker_may_also_start_its_own_mock(tmp_path: Path) -> None:
     result = run_suite(tmp_path, SESSIONS_SUITE, "-n", "2")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "12 passed" in result.stdout
+
+
+def test_a_mixmock_url_that_is_no_url_is_a_usage_error(tmp_path: Path) -> None:
+    result = run_suite(tmp_path, SESSIONS_SUITE, "--mixmock-url", "mock:8000")
+    assert result.returncode == 4, result.stdout + result.stderr
+    assert "--mixmock-url 'mock:8000' must be an http(s) URL" in result.stdout + result.stderr
