@@ -73,11 +73,13 @@ def enter_path_session(scope: Scope) -> None:
     session, slash, tail = rest.partition("/")
     check_session(session, "path prefix /_session/<id>")
     scope[_SCOPE_KEY] = session
-    cut = len(PATH_PREFIX) + len(session)
     scope["path"] = slash + tail or "/"
     raw_path = scope.get("raw_path")
     if raw_path is not None:
-        scope["raw_path"] = raw_path[cut:] or b"/"
+        prefix = (PATH_PREFIX + session).encode()
+        # the raw prefix as sent; a client that escaped part of it gets the decoded path instead
+        rest_raw = raw_path[len(prefix) :] if raw_path.startswith(prefix) else scope["path"].encode()
+        scope["raw_path"] = rest_raw or b"/"
 
 
 def _agreed(found: str, other: str, found_where: str, other_where: str) -> str:

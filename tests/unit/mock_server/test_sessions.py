@@ -64,6 +64,13 @@ def test_the_path_prefix_is_cut_and_kept_as_the_session(
     assert request_session(scope, {}) == "t1"
 
 
+def test_an_escaped_prefix_still_names_its_session() -> None:
+    scope: dict[str, Any] = {"path": "/_session/t1/api/v6/x", "raw_path": b"/_session/%741/api/v6/x"}
+    enter_path_session(scope)
+    assert (scope["path"], scope["raw_path"]) == ("/api/v6/x", b"/api/v6/x")
+    assert request_session(scope, {}) == "t1"
+
+
 def test_a_bad_path_id_is_a_problem() -> None:
     with pytest.raises(Problem, match="path prefix"):
         enter_path_session({"path": "/_session/a_b/api", "raw_path": b"/_session/a_b/api"})
