@@ -126,8 +126,8 @@ class Mixmock:
         self._admin("DELETE", f"/rules/{key}")
 
     def reset(self) -> None:
-        """Forget this session's journal, scenario defaults and run-time rules, and start its draws
-        over (jobs stay fetchable); the default session's also forgets every webhook delivery."""
+        """Forget this session's journal, webhook deliveries, scenario defaults and run-time rules, and
+        start its draws over (jobs stay fetchable)."""
         self._admin("POST", "/reset")
 
 
