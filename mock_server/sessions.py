@@ -108,11 +108,12 @@ def key_session(body: Any, session: str) -> tuple[Any, str]:
     if not isinstance(key, str) or not key.startswith(KEY_PREFIX):
         return body, session
     named, underscore, real_key = key[len(KEY_PREFIX) :].partition("_")
-    if not underscore:
-        raise Problem(
-            400, "bad-session", "Bad session", "key: a session key is sess_<id>_<key>; no '_' after the id"
+    if not underscore or _ID.fullmatch(named) is None:  # never echoed: it may be part of a real key
+        detail = (
+            "key: a session key is sess_<id>_<key>, the id 1 to 64 characters of A-Z, a-z, 0-9 and '-' "
+            "(the key is not shown)"
         )
-    check_session(named, "key prefix sess_<id>_")
+        raise Problem(400, "bad-session", "Bad session", detail)
     return {**body, "key": real_key}, _agreed(session, named, "path prefix or header", "key prefix")
 
 

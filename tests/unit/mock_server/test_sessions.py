@@ -117,7 +117,9 @@ def test_a_malformed_session_key_is_a_problem(key: str) -> None:
     with pytest.raises(Problem) as raised:
         key_session({"key": key}, "")
     assert raised.value.status == 400
-    assert "sess_" in raised.value.detail or "session id" in raised.value.detail
+    assert "sess_<id>_<key>" in raised.value.detail
+    assert key not in raised.value.detail
+    assert key[5:] not in raised.value.detail
 
 
 def test_urls_of_a_session_keep_its_prefix() -> None:
