@@ -33,6 +33,7 @@ from mock_server.runtime import Runtime, build_runtime
 from mock_server.services.admin import DEFAULT_PREFIX, Admin, admin_endpoint, admin_mount
 from mock_server.services.admin_access import AdminAccess, admin_access
 from mock_server.services.rules_api import rules_routes
+from mock_server.sessions import PATH_PREFIX, enter_path_session, request_session
 from mock_server.settings import Settings, load_settings, settings_from_json
 from mock_server.state.clock import Clock
 from mock_server.state.ids import Ids
@@ -74,6 +75,12 @@ class _MockApp(Starlette):
             return
         if self._access_log is not None:
             send = _logging_send(self._access_log, scope, send)
+        if scope["path"].startswith(PATH_PREFIX):  # /_session/<id>/...: routed as the rest, in <id>
+            try:
+                enter_path_session(scope)
+            except Problem as problem:
+                await problem_response(problem)(scope, receive, send)
+                return
         answer = await self._cors.apply(scope, receive, send)
         if answer is None:  # a preflight, answered
             return
@@ -117,10 +124,13 @@ def _logging_send(log: AccessLog, scope: Scope, send: Send) -> Send:
     return send_and_log
 
 
-def _reset(runtime: Runtime) -> None:
-    """What `POST /_mixmock/reset` forgets beyond the admin API's own stores."""
-    runtime.faults.reset()
-    runtime.rules.run_time.clear()
+def _reset(runtime: Runtime, session: str) -> None:
+    """What `POST /_mixmock/reset` forgets of a session beyond the admin API's own stores (a session
+    other than the default also starts its ratio draws over)."""
+    runtime.faults.reset(session)
+    runtime.rules.run_time.clear(session)
+    if session:
+        runtime.rng.reset(session)
 
 
 def _admin_routes(runtime: Runtime, access: AdminAccess) -> list[BaseRoute]:
@@ -182,7 +192,11 @@ def create_app(
         await response(scope, receive, send)
 
     async def image(request: Request) -> Response:
-        return await serve_image(runtime, request.path_params["name"])
+        try:
+            session = request_session(request.scope, request.headers)
+        except Problem as problem:
+            return problem_response(problem)
+        return await serve_image(runtime, request.path_params["name"], session)
 
     async def health(request: Request) -> Response:
         """Liveness: the process answers (the store may be down: that is /ready's question)."""

@@ -17,6 +17,7 @@ from starlette.routing import Route as StarletteRoute
 from mock_server.pipeline.intake import origin_of
 from mock_server.pipeline.routing import Route
 from mock_server.services.admin_access import AdminAccess, admin_access
+from mock_server.sessions import HOW as SESSIONS
 from mock_server.settings import Settings
 from mock_server.state.launch_store import is_launch_store
 from mock_server.state.redis.urls import shown
@@ -110,6 +111,7 @@ def index(request: Request, settings: Settings, routes: Sequence[Route], admin_p
         "ready": origin + "/ready",
         "admin": origin + admin_prefix + "/" if access.served else None,
         "admin_access": access.state,
+        "sessions": SESSIONS,
     }
 
 
@@ -141,6 +143,7 @@ def startup_block(settings: Settings, routes: Sequence[Route], admin_prefix: str
         f"workers: {settings.workers}",
         f"  store: {_store_text(settings)}",
         f"  {admin_state(settings).describe()}",
+        f"  {SESSIONS}",
         f"  cors: {_cors_text(settings.cors_origins, '--cors-origin')}; "
         f"admin cors: {_cors_text(settings.admin_cors_origins, '--admin-cors-origin')}",
     ]

@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import importlib.util
 import logging
-import random
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from mock_server.services.journal import FLUSH_EVERY_S, Journal
 from mock_server.services.rule_book import RuleBook, RulesFile
 from mock_server.services.rules import RunTimeRules
 from mock_server.services.webhooks import WebhookDispatcher, WebhookPolicy
+from mock_server.sessions import SessionRandoms
 from mock_server.settings import Settings, SettingsError
 from mock_server.state.backends import Backend, open_backend
 from mock_server.state.clock import Clock, SystemClock
@@ -102,7 +102,7 @@ class Runtime:
     ids: Ids
     policy: Policy  # ratios and error statuses: the server-wide part of the reply choice
     rules: RuleBook  # run-time rules and the rules file's, in match order
-    rng: random.Random  # the ratio draws
+    rng: SessionRandoms  # the ratio draws, one generator per session
     images: ImageCache
     quirks: tuple[Quirk, ...]
     limits: BodyLimits
@@ -239,7 +239,7 @@ def build_runtime(
         ids=ids or DerivedIds(settings.seed),
         policy=Policy(ratios=dict(settings.ratios), error_status=settings.error_status),
         rules=RuleBook(RunTimeRules(backend.rules), rules_file),
-        rng=random.Random(settings.seed),
+        rng=SessionRandoms(settings.seed),
         images=ImageCache(settings.image_cache_size),
         quirks=quirks,
         limits=BodyLimits(max_bytes=settings.max_body_bytes),

@@ -80,12 +80,13 @@ def _build_job(runtime: Runtime, operation: Operation, intake: Intake, outcome: 
         track_id=params.get("track_id"),
         extra=_extra(runtime, intake, job_id, processing),
         eager=not runtime.engine.lazy,
+        session=intake.session,
     )
 
 
 def _extra(runtime: Runtime, intake: Intake, job_id: int, processing: bool) -> dict[str, Any]:
     """The key's digest (for the queue limit) and, drawn by the failed-job rate, whether the job fails."""
-    extra: dict[str, Any] = {"key": key_digest(intake.body.get("key"), runtime.key_secret)}
+    extra: dict[str, Any] = {"key": key_digest(intake.body.get("key"), runtime.key_secret, intake.session)}
     rate = runtime.settings.failed_job_rate
     if processing and runtime.engine.lazy and rate > 0 and runtime.ids.fraction(job_id, "fails") < rate:
         extra["fails"] = True
@@ -186,7 +187,7 @@ async def _fetch(runtime: Runtime, operation: Operation, intake: Intake, outcome
     job = None if job_id is None else await runtime.store.aget(job_id)
     if job is not None and runtime.clock.now() - job.created_at >= runtime.settings.job_ttl_s:
         job = None  # expired like the vendor's after 24 hours; the purge loop deletes it later
-    if job is None or not _same_family(runtime, job, operation):
+    if job is None or job.session != intake.session or not _same_family(runtime, job, operation):
         return ResponseDraft(code, operation.reply_example("failed_not_found"), "failed_not_found")
     if outcome.forced and job.state == "processing":  # Prefer: scenario=success finishes the job now
         job = await runtime.lifecycle.finish(job, "success")

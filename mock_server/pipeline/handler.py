@@ -40,6 +40,7 @@ from mock_server.services.background import FailureLog
 from mock_server.services.faults import FaultPlan, deliver
 from mock_server.services.journal import JournalEntry
 from mock_server.services.redaction import redact
+from mock_server.sessions import key_session, path_prefix, request_session
 from mock_server.state.jobs import StoreError, key_digest
 from openapi.operations import Operation
 
@@ -62,25 +63,28 @@ class _Trace:
     job_id: int | None = None
     example: str | None = None
     status: str | None = None  # the reply's `status`; None for problems
+    session: str = ""
 
 
-def _choice(runtime: Runtime, prefer: Prefer, operation: Operation) -> tuple[Preferences, Policy, FaultPlan]:
-    """The request's Prefer header over the run-time defaults, the rules (run-time, then the file's),
-    and the fault plan drawn from the Prefer header and the defaults.
+def _choice(
+    runtime: Runtime, prefer: Prefer, operation: Operation, session: str
+) -> tuple[Preferences, Policy, FaultPlan]:
+    """The request's Prefer header over its session's run-time defaults, the rules (the session's
+    run-time ones, then the file's), and the fault plan drawn from the Prefer header and the defaults.
 
     Default scenarios apply to create operations only: a fetch answers from the job's state, or
     polling a queued job would never end.
     """
-    defaults = runtime.defaults.get()
+    defaults = runtime.defaults.get(session)
     policy = runtime.policy
     preferences = prefer.reply
     if operation.kind == "create":
         preferences = preferences.over(defaults.parsed.reply)
-    rules = runtime.rules.rules()
+    rules = runtime.rules.rules(session)
     if rules or defaults.ratios is not None:
         ratios = policy.ratios if defaults.ratios is None else dict(defaults.ratios)
         policy = replace(policy, rules=rules, ratios=ratios)
-    return preferences, policy, runtime.faults.plan(prefer.faults.over(defaults.parsed.faults))
+    return preferences, policy, runtime.faults.plan(prefer.faults.over(defaults.parsed.faults), session)
 
 
 def _path(request: Request) -> str:
@@ -93,7 +97,7 @@ def _queue_full(runtime: Runtime, operation: Operation, intake: Intake) -> bool:
     limit = runtime.settings.queue_limit
     if limit is None or operation.kind != "create" or "error_rate_limit" not in operation.examples:
         return False
-    digest = key_digest(intake.body.get("key"), runtime.key_secret)
+    digest = key_digest(intake.body.get("key"), runtime.key_secret, intake.session)
     return runtime.store.pending_count(digest, runtime.clock.now()) >= limit
 
 
@@ -109,10 +113,13 @@ def _why(outcome: Outcome, preferences: Preferences, operation: Operation) -> st
 
 async def _stages(runtime: Runtime, request: Request, trace: _Trace) -> Response:
     prefer = parse_prefer(request.headers.getlist("prefer"))  # 0: a bad Prefer value fails before routing
+    trace.session = request_session(request.scope, request.headers)  # and so does a bad session id
     routed = route(runtime.routes, request.method, _path(request))  # 1
     operation = routed.operation
     trace.route, trace.operation = operation, operation.operation_id
-    intake = await read_intake(request, routed.path_params, runtime.settings.public_url, runtime.limits)
+    intake = _in_session(
+        await read_intake(request, routed.path_params, runtime.settings.public_url, runtime.limits), trace
+    )
     trace.body = redact(intake.body)
     if runtime.replay is not None:  # the replay hook: a recorded exchange answers when one matches
         replayed = await runtime.replay.answer(operation, intake)
@@ -123,11 +130,21 @@ async def _stages(runtime: Runtime, request: Request, trace: _Trace) -> Response
     return _reply(runtime, trace, operation, outcome, draft)
 
 
+def _in_session(intake: Intake, trace: _Trace) -> Intake:
+    """The intake with a session key's prefix cut (before anything reads the key), in the request's
+    session, its URLs under the session's path prefix."""
+    body, session = key_session(intake.body, trace.session)
+    if not session:
+        return intake
+    trace.session = session
+    return replace(intake, body=body, session=session, origin=intake.origin + path_prefix(session))
+
+
 async def _answer(
     runtime: Runtime, operation: Operation, intake: Intake, prefer: Prefer, trace: _Trace
 ) -> tuple[Outcome, ResponseDraft]:
     """Stages 2 to 4, the ones that read and write the job store."""
-    preferences, policy, plan = _choice(runtime, prefer, operation)
+    preferences, policy, plan = _choice(runtime, prefer, operation, intake.session)
     trace.plan = plan
     violations = validate_request(operation, intake, runtime.settings.api_keys)  # 2
     if plan.status_code is not None:  # fault=500/503: the vendor's server error, whatever was sent
@@ -137,7 +154,7 @@ async def _answer(
         outcome = negotiate(operation, intake.body, [], Preferences(example="error_rate_limit"), policy, 0.0)
         trace.why = f"queue limit: {runtime.settings.queue_limit} jobs pending for this key"
     else:
-        draw = runtime.rng.random()
+        draw = runtime.rng.random(intake.session)
         outcome = negotiate(operation, intake.body, violations, preferences, policy, draw)  # 3
         trace.why = _why(outcome, preferences, operation)
     draft = await generate(runtime, operation, intake, outcome)  # 4
@@ -196,6 +213,7 @@ def _record(runtime: Runtime, request: Request, trace: _Trace, response: Respons
         why=trace.why,
         job_id=trace.job_id,
         fault=trace.plan.fault,
+        session=trace.session,
     )
     try:
         runtime.journal.append(entry)

@@ -32,6 +32,7 @@ class Intake:
     path_params: Mapping[str, str]
     origin: str  # scheme://host[:port] that output and fetch URLs are built on
     headers: Mapping[str, str]
+    session: str = ""  # the request's session (mock_server/sessions.py); `origin` then ends in its prefix
 
 
 def parse_body(content_type: str, raw: bytes, limits: BodyLimits | None = None) -> tuple[Any, str | None]:

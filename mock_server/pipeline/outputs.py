@@ -27,21 +27,22 @@ def _not_found(name: str, why: str) -> Response:
     return problem_response(Problem(404, "no-image", "No such image", f"/generations/{name}: {why}"))
 
 
-async def serve_image(runtime: Runtime, name: str) -> Response:
+async def serve_image(runtime: Runtime, name: str, session: str = "") -> Response:
+    """The file, for a request of `session`: another session's job's file is one no job made."""
     try:
-        return await _serve(runtime, name)
+        return await _serve(runtime, name, session)
     except StoreError as error:
         runtime.health.failed(error)
         return problem_response(store_unavailable(error))
 
 
-async def _serve(runtime: Runtime, name: str) -> Response:
+async def _serve(runtime: Runtime, name: str, session: str) -> Response:
     match = _NAME.match(name)
     if match is None:
         return _not_found(name, "not a name this mock gives its output files")
     prefix, index = match["prefix"], int(match["index"] or 0)
     job = runtime.store.by_prefix(prefix)
-    if job is None:
+    if job is None or job.session != session:
         return _not_found(name, "no job made this file")
     job = await runtime.lifecycle.settle(job)
     if job.state != "success":

@@ -6,6 +6,9 @@ GET  /_mixmock/webhooks?state=pending                                 deliveries
 GET|PUT|DELETE /_mixmock/defaults   {"prefer": "scenario=processing", "ratios": {"processing": 0.3}}
 POST /_mixmock/reset                                                  forget journal, deliveries, defaults
 Listings are pages, newest last: `next_before` (when not null) is the `before=` of the next older page.
+Each call sees its own session (`mock_server/sessions.py`: `/_session/<id>/_mixmock/...` or the
+`X-Mixmock-Session` header): its journal entries, jobs, deliveries, defaults, and a reset of its own.
+From the default session, `?session=<id>` on a listing looks into that session.
 Who may call them is decided by `admin_access`: a token (401 without it), or closed (403) when the
 server listens beyond loopback without a token or `--admin open`.
 """
@@ -17,7 +20,7 @@ import hmac
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, get_args
+from typing import Any, Protocol, TypeVar, get_args
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -29,12 +32,15 @@ from mock_server.services.admin_access import AdminAccess
 from mock_server.services.defaults import DefaultsError, DefaultsStore, parse_defaults
 from mock_server.services.deliveries import DeliveryState, DeliveryStore
 from mock_server.services.journal import Journal, parse_filters
+from mock_server.sessions import check_session, request_session
 from mock_server.state.jobs import MAX_JOB_ID, Job, Page, StoreError
 
 __all__ = ["DEFAULT_PREFIX", "Admin", "JobsView", "admin_endpoint", "admin_mount"]
 
 DEFAULT_PREFIX = "/_mixmock"
 Endpoint = Callable[[Request], Awaitable[Response]]
+SCAN_PAGES = 16  # store pages one listing call walks through for the caller's session's items
+T = TypeVar("T")
 _DEFAULTS_BODY = BodyLimits(max_bytes=64 * 1024, max_depth=8, max_nodes=1000)  # a PUT /defaults body
 
 
@@ -51,7 +57,7 @@ class Admin:
     defaults: DefaultsStore
     jobs: JobsView
     access: AdminAccess = field(default_factory=lambda: AdminAccess("open", why="open"))
-    on_reset: Callable[[], None] | None = None  # e.g. restart the seeded generators
+    on_reset: Callable[[str], None] | None = None  # e.g. restart the session's seeded generators
 
 
 def _limit(request: Request, default: int = 100) -> int:
@@ -76,6 +82,23 @@ def _before(request: Request) -> int | None:
         detail = f"before={raw[:40]!r} must be an id (a whole number below 2**63) from next_before"
         raise Problem(400, "bad-query", "Bad query", detail)
     return before
+
+
+def _session(request: Request) -> str:
+    """The caller's session (Problem for a bad or conflicting id)."""
+    return request_session(request.scope, request.headers)
+
+
+def _viewed(request: Request) -> str:
+    """The session a listing shows: the caller's, or from the default session `?session=<id>`."""
+    own = _session(request)
+    asked = request.query_params.get("session")
+    if asked is None or asked == own:
+        return own
+    if own:
+        detail = f"session={asked[:80]!r}: a session sees only itself; ask from the default session"
+        raise Problem(400, "bad-query", "Bad query", detail)
+    return check_session(asked, "query parameter session") if asked else asked
 
 
 def _job_dict(job: Job) -> dict[str, Any]:
@@ -134,12 +157,36 @@ async def _defaults_body(request: Request) -> Any:
     return body
 
 
+def _session_page(
+    read: Callable[[int | None], Page[T]],
+    keep: Callable[[T], bool],
+    id_of: Callable[[T], int],
+    limit: int,
+    before: int | None,
+) -> Page[T]:
+    """A page of the items one session sees: store pages walked back until `limit` of them are found,
+    at most SCAN_PAGES store pages per call (then `next_before` continues where the walk stopped). A
+    store page whose items are all kept ends the walk: the store's own bound (PAGE_BYTES) holds."""
+    found: list[T] = []
+    for _ in range(SCAN_PAGES):
+        page = read(before)
+        kept = [item for item in page.items if keep(item)]
+        found = kept + found
+        before = page.next_before
+        if before is None or len(found) >= limit or len(kept) == len(page.items):
+            break
+    if len(found) > limit:
+        found = found[-limit:]
+        before = id_of(found[0])
+    return Page(found, before)
+
+
 def _routes(admin: Admin) -> list[BaseRoute]:
     async def requests(request: Request) -> Response:
         pairs = [(name, value) for name, value in request.query_params.multi_items()]
-        pairs = [(name, value) for name, value in pairs if name not in ("limit", "before")]
+        pairs = [(name, value) for name, value in pairs if name not in ("limit", "before", "session")]
         try:
-            filters = parse_filters(pairs)
+            filters = parse_filters([*pairs, ("session", _viewed(request))])
         except ValueError as error:
             raise Problem(400, "bad-query", "Bad query", str(error)) from None
         limit = _limit(request)
@@ -148,14 +195,21 @@ def _routes(admin: Admin) -> list[BaseRoute]:
         return _json({"requests": [entry.as_dict() for entry in entries], "next_before": older})
 
     async def jobs(request: Request) -> Response:
-        page = admin.jobs.page(_limit(request), before=_before(request))
+        session, limit = _viewed(request), _limit(request)
+        page = _session_page(
+            lambda before: admin.jobs.page(limit, before=before),
+            lambda job: job.session == session,
+            lambda job: job.id,
+            limit,
+            _before(request),
+        )
         return _json({"jobs": [_job_dict(job) for job in page.items], "next_before": page.next_before})
 
     async def job(request: Request) -> Response:
         raw = request.path_params["job_id"]
         job_id = _id(raw)
         found = None if job_id is None else admin.jobs.get(job_id)
-        if found is None:
+        if found is None or found.session != _viewed(request):
             shown = raw if len(raw) <= 40 else f"{raw[:40]}... ({len(raw)} characters)"
             raise Problem(404, "no-job", "No such job", f"no job has id {shown!r}")
         return _json(_job_dict(found))
@@ -165,28 +219,37 @@ def _routes(admin: Admin) -> list[BaseRoute]:
         if state is not None and state not in get_args(DeliveryState):
             known = ", ".join(get_args(DeliveryState))
             raise Problem(400, "bad-query", "Bad query", f"state={state[:40]!r} is not one of {known}")
-        page = admin.deliveries.page(state, _limit(request), before=_before(request))  # type: ignore[arg-type]
+        session, limit = _viewed(request), _limit(request)
+        page = _session_page(
+            lambda before: admin.deliveries.page(state, limit, before=before),  # type: ignore[arg-type]
+            lambda delivery: delivery.session == session,
+            lambda delivery: delivery.id,
+            limit,
+            _before(request),
+        )
         found = [delivery.as_dict() for delivery in page.items]
         return _json({"deliveries": found, "next_before": page.next_before})
 
     async def defaults(request: Request) -> Response:
+        session = _session(request)
         if request.method == "PUT":
             body = await _defaults_body(request)
             try:
-                admin.defaults.set(parse_defaults(body))
+                admin.defaults.set(parse_defaults(body), session)
             except DefaultsError as error:
                 raise Problem(400, "bad-defaults", "Bad defaults", str(error)) from None
         elif request.method == "DELETE":
-            admin.defaults.clear()
-        return _json(admin.defaults.get().as_dict())
+            admin.defaults.clear(session)
+        return _json(admin.defaults.get(session).as_dict())
 
     async def reset(request: Request) -> Response:
-        admin.journal.clear()
-        admin.deliveries.clear()
-        admin.defaults.clear()
+        session = _session(request)
+        admin.journal.clear(session)
+        admin.deliveries.clear(session)
+        admin.defaults.clear(session)
         if admin.on_reset is not None:
-            admin.on_reset()
-        return _json({"reset": True})
+            admin.on_reset(session)
+        return _json({"reset": True, "session": session})
 
     table: Sequence[tuple[str, Endpoint, list[str]]] = (
         ("/requests", requests, ["GET"]),

@@ -16,9 +16,17 @@ from mock_server.parsing import parse_shares
 from mock_server.pipeline.preferences import Prefer, PreferenceError, parse_prefer
 from mock_server.state.database import close_database, open_database
 from mock_server.state.jobs import StoreError
+from mock_server.state.session_rows import SessionCache, SessionRows
 from openapi.vocabulary import SCENARIOS
 
-__all__ = ["Defaults", "DefaultsError", "DefaultsStore", "SQLiteDefaults", "parse_defaults"]
+__all__ = [
+    "Defaults",
+    "DefaultsError",
+    "DefaultsStore",
+    "SQLiteDefaults",
+    "decode_defaults",
+    "parse_defaults",
+]
 
 
 class DefaultsError(ValueError):
@@ -44,6 +52,14 @@ class Defaults:
         return {"prefer": self.prefer, "ratios": None if self.ratios is None else dict(self.ratios)}
 
 
+def decode_defaults(raw: str | bytes | None) -> Defaults:
+    """Defaults as a store keeps them (`as_dict` in JSON; None: none set)."""
+    if raw is None:
+        return Defaults()
+    data = json.loads(raw)
+    return Defaults.of(data.get("prefer"), data.get("ratios"))
+
+
 def parse_defaults(body: Any) -> Defaults:
     """Defaults from an admin request body; DefaultsError naming any bad value."""
     if not isinstance(body, Mapping):
@@ -66,16 +82,17 @@ def parse_defaults(body: Any) -> Defaults:
 
 
 class DefaultsStore(Protocol):
-    """Where the run-time defaults live (the job store's SQLite file, or Redis), shared by every process;
-    methods raise StoreError on failure."""
+    """Where the run-time defaults live (the job store's SQLite file, or Redis), shared by every process,
+    one set per session (a session without its own has none: never the default session's); methods
+    raise StoreError on failure."""
 
-    def get(self) -> Defaults:
-        """The current defaults; a change made through any process shows in the next call."""
+    def get(self, session: str = "") -> Defaults:
+        """The session's current defaults; a change made through any process shows in the next call."""
         ...
 
-    def set(self, defaults: Defaults) -> None: ...
+    def set(self, defaults: Defaults, session: str = "") -> None: ...
 
-    def clear(self) -> None: ...
+    def clear(self, session: str = "") -> None: ...
 
     def close(self) -> None: ...
 
@@ -86,7 +103,8 @@ class SQLiteDefaults:
     Reading the row costs a SQLite read transaction, and every request asks. So each change also appends
     one byte to a signal file beside the store (`<store>-defaults`), and `get` reads the row again only
     when that file's size differs from what it was at the last read: a stat() per request, and a change
-    made through any process is seen by the next request in every process.
+    made through any process is seen by the next request in every process. Sessions other than the
+    default keep theirs in `session_defaults` (`state/session_rows.py`), under the same signal.
     """
 
     def __init__(self, path: str) -> None:
@@ -96,6 +114,8 @@ class SQLiteDefaults:
         self._signal = None if key == ":memory:" else key + "-defaults"
         self._seen: int | None = None  # the signal's size when `_current` was read; None: read again
         self._current = Defaults()
+        self._sessions = SessionRows(self._database, "session_defaults")
+        self._cached: SessionCache[Defaults] = SessionCache()
         try:
             with self._database.writing as db:
                 db.execute(
@@ -113,36 +133,40 @@ class SQLiteDefaults:
         except FileNotFoundError:
             return 0
 
-    def get(self) -> Defaults:
+    def get(self, session: str = "") -> Defaults:
         version = self._version()  # before the read: a change after it shows as a new size next time
+        if session:
+            cached = self._cached.get(session, version)
+            if cached is not None:
+                return cached
+            return self._cached.put(session, version, decode_defaults(self._sessions.read(session)))
         if version == self._seen:
             return self._current
         with self._database.reading as db:
             row = db.execute("SELECT doc FROM scenario_defaults WHERE id = 1").fetchone()
-        if row is None:
-            current = Defaults()
-        else:
-            data = json.loads(row[0])
-            current = Defaults.of(data.get("prefer"), data.get("ratios"))
-        self._current, self._seen = current, version
-        return current
+        self._current, self._seen = decode_defaults(None if row is None else row[0]), version
+        return self._current
 
-    def set(self, defaults: Defaults) -> None:
-        with self._database.writing as db:
-            db.execute(
-                "INSERT OR REPLACE INTO scenario_defaults (id, doc) VALUES (1, ?)",
-                (json.dumps(defaults.as_dict()),),
-            )
-        self._changed()
+    def set(self, defaults: Defaults, session: str = "") -> None:
+        self._write(session, json.dumps(defaults.as_dict()))
 
-    def clear(self) -> None:
+    def clear(self, session: str = "") -> None:
+        self._write(session, None)
+
+    def _write(self, session: str, doc: str | None) -> None:
         with self._database.writing as db:
-            db.execute("DELETE FROM scenario_defaults")
+            if session:
+                self._sessions.write(db, session, doc)
+            elif doc is None:
+                db.execute("DELETE FROM scenario_defaults")
+            else:
+                db.execute("INSERT OR REPLACE INTO scenario_defaults (id, doc) VALUES (1, ?)", (doc,))
         self._changed()
 
     def _changed(self) -> None:
         """Signal a change, after it is committed: every reader's next `get` reads the row again."""
         self._seen = None
+        self._cached.clear()
         if self._signal is not None:
             try:
                 with open(self._signal, "ab") as signal:

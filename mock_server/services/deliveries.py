@@ -67,6 +67,7 @@ class Delivery:
     attempts: tuple[Attempt, ...] = ()
     payload: Mapping[str, Any] | None = None  # built once the job is done; retries resend the same body
     finished_at: float | None = None  # when the job was first seen done: the retry window starts there
+    session: str = ""  # the job's session (mock_server/sessions.py): whose admin views show it
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -84,6 +85,7 @@ class DeliveryStore(Protocol):
         next_at: float,
         state: DeliveryState,
         attempt: Attempt | None = None,
+        session: str = "",
     ) -> Delivery:
         """The job's delivery, created unless it exists already (then returned as it is)."""
         ...
@@ -122,7 +124,9 @@ class DeliveryStore(Protocol):
         """Forget finished deliveries created before `before` (pending ones are kept)."""
         ...
 
-    def clear(self) -> None: ...
+    def clear(self, session: str | None = None) -> None:
+        """Forget the deliveries of one session's jobs, pending ones included; None: every delivery."""
+        ...
 
     def close(self) -> None: ...
 
@@ -182,8 +186,10 @@ class SQLiteDeliveries:
         next_at: float,
         state: DeliveryState,
         attempt: Attempt | None = None,
+        session: str = "",
     ) -> Delivery:
-        draft = Delivery(0, job_id, url, state, next_at, created_at, (attempt,) if attempt else ())
+        attempts = (attempt,) if attempt else ()
+        draft = Delivery(0, job_id, url, state, next_at, created_at, attempts, session=session)
         with self._database.writing as db:
             db.execute(
                 "INSERT OR IGNORE INTO webhook_deliveries (job_id, state, next_at, doc) VALUES (?, ?, ?, ?)",
@@ -275,9 +281,15 @@ class SQLiteDeliveries:
             )
         return cursor.rowcount
 
-    def clear(self) -> None:
+    def clear(self, session: str | None = None) -> None:
         with self._database.writing as db:
-            db.execute("DELETE FROM webhook_deliveries")
+            if session is None:
+                db.execute("DELETE FROM webhook_deliveries")
+            else:
+                db.execute(
+                    "DELETE FROM webhook_deliveries WHERE coalesce(json_extract(doc, '$.session'), '') = ?",
+                    (session,),
+                )
 
     def close(self) -> None:
         if not self._closed:

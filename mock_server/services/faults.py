@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, cast, get_args
@@ -19,6 +18,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from mock_server.parsing import Latency
+from mock_server.sessions import DEFAULT_SESSION, SessionRandoms
 
 __all__ = [
     "FAULTS",
@@ -76,27 +76,30 @@ class FaultPlan:
 
 
 class FaultInjector:
-    """Draws each request's plan from one seeded generator: the same request order gives the same faults."""
+    """Draws each request's plan from its session's seeded generator (`sessions.SessionRandoms`): the
+    same request order in a session gives the same faults, whatever other sessions send."""
 
     def __init__(self, config: FaultConfig) -> None:
         self.config = config
-        self._rng = random.Random(config.seed)
+        self._randoms = SessionRandoms(config.seed)
 
-    def plan(self, preferences: FaultPreferences) -> FaultPlan:
+    def plan(self, preferences: FaultPreferences, session: str = DEFAULT_SESSION) -> FaultPlan:
+        rng = self._randoms.get(session)
         latency = preferences.latency or self.config.latency
-        delay = latency.sample(self._rng) if latency is not None else 0.0
+        delay = latency.sample(rng) if latency is not None else 0.0
         if preferences.fault is not None:
             fault = None if preferences.fault == "none" else preferences.fault
             return FaultPlan(delay, fault, "prefer")
-        draw, total = self._rng.random(), 0.0
+        draw, total = rng.random(), 0.0
         for name, share in self.config.rates.items():
             total += share
             if draw < total:
                 return FaultPlan(delay, cast(Fault, name), "config")
         return FaultPlan(delay, None, "prefer" if preferences.latency is not None else "none")
 
-    def reset(self) -> None:
-        self._rng = random.Random(self.config.seed)
+    def reset(self, session: str = DEFAULT_SESSION) -> None:
+        """Start the session's draws over."""
+        self._randoms.reset(session)
 
 
 class DroppedConnectionError(Exception):

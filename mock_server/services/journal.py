@@ -39,7 +39,18 @@ __all__ = [
 
 FLUSH_EVERY_S = 0.02  # how often a server process writes its buffered entries (see `services`)
 READ_BATCH = 64  # entries decoded at a time while a read walks back through the journal
-_FIELDS = ("operation", "method", "path", "status", "http_status", "example", "why", "job_id", "fault")
+_FIELDS = (
+    "operation",
+    "method",
+    "path",
+    "status",
+    "http_status",
+    "example",
+    "why",
+    "job_id",
+    "fault",
+    "session",
+)
 
 
 @dataclass(frozen=True)
@@ -55,6 +66,7 @@ class JournalEntry:
     why: str  # what chose it: "violations: ...", "prefer", "rule: <name>", "ratio", "default", "job state"
     job_id: int | None = None
     fault: str | None = None  # a deliberate fault (drop, slow-body, 500, 503), if any
+    session: str = ""  # the request's session (mock_server/sessions.py); "" for the default one
     seq: int = 0  # the journal's own order, assigned when stored
 
     def as_dict(self) -> dict[str, Any]:
@@ -71,6 +83,7 @@ class JournalEntry:
             "why": self.why,
             "job_id": self.job_id,
             "fault": self.fault,
+            "session": self.session,
             "seq": self.seq,
         }
 
@@ -168,7 +181,9 @@ class Journal(Protocol):
         them. Reads walk back from the newest entry in batches: never the whole journal at once."""
         ...
 
-    def clear(self) -> None: ...
+    def clear(self, session: str | None = None) -> None:
+        """Forget the entries of one session, or every entry (None)."""
+        ...
 
     def __len__(self) -> int: ...
 
@@ -331,11 +346,18 @@ class SQLiteJournal(WriteBehind):
         found.reverse()
         return found
 
-    def clear(self) -> None:
+    def clear(self, session: str | None = None) -> None:
         with self._lock:
-            self._pending = []
-            with self._database.writing as db:
-                db.execute("DELETE FROM journal")
+            if session is None:
+                self._pending = []
+                with self._database.writing as db:
+                    db.execute("DELETE FROM journal")
+                return
+            self._pending = [entry for entry in self._pending if entry.session != session]
+            with self._database.writing as db:  # at most `max_entries` rows to look at
+                db.execute(
+                    "DELETE FROM journal WHERE coalesce(json_extract(doc, '$.session'), '') = ?", (session,)
+                )
 
     def __len__(self) -> int:
         self.flush()

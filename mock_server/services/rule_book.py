@@ -75,28 +75,30 @@ class RuleBook:
         self._parts: tuple[tuple[Rule, ...], tuple[Rule, ...]] = ((), ())
         self._all: tuple[Rule, ...] = ()
 
-    def rules(self) -> tuple[Rule, ...]:
-        """Run-time rules, then the file's (a new tuple only after either changed)."""
+    def rules(self, session: str = "") -> tuple[Rule, ...]:
+        """The session's run-time rules, then the file's (a new tuple only after either changed)."""
+        if session:
+            return self.run_time.rules(session) + self.file.rules
         parts = (self.run_time.rules(), self.file.rules)
         if parts[0] is not self._parts[0] or parts[1] is not self._parts[1]:
             self._parts, self._all = parts, parts[0] + parts[1]
         return self._all
 
-    def listing(self) -> list[dict[str, Any]]:
+    def listing(self, session: str = "") -> list[dict[str, Any]]:
         """Every rule as `GET /_mixmock/rules` shows it, in match order, each with its source."""
-        run_time = [{"source": "api", **document} for document in self.run_time.documents()]
+        run_time = [{"source": "api", **document} for document in self.run_time.documents(session)]
         return run_time + [_file_entry(index, rule) for index, rule in enumerate(self.file.rules)]
 
-    def find(self, key: str) -> dict[str, Any] | None:
+    def find(self, key: str, session: str = "") -> dict[str, Any] | None:
         """A rule by id (`r3`, `file-2`), else by name; run-time rules first."""
-        entries = self.listing()
+        entries = self.listing(session)
         by_id = next((entry for entry in entries if entry["id"] == key), None)
         return by_id if by_id is not None else next((e for e in entries if e["name"] == key), None)
 
-    def state(self) -> dict[str, Any]:
+    def state(self, session: str = "") -> dict[str, Any]:
         return {
             "precedence": PRECEDENCE,
-            "rules": self.listing(),
+            "rules": self.listing(session),
             "file": None
             if self.file.path is None
             else {"path": self.file.path, "rules": len(self.file.rules), "error": self.file.error},

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from mock_server.pipeline.scenario_rules import Rule, RulesError, parse_rule
 from mock_server.state.database import close_database, open_database
 from mock_server.state.jobs import StoreError
+from mock_server.state.session_rows import SessionCache, SessionRows
 from mock_server.state.signal import SignalFile
 
 __all__ = [
@@ -64,16 +65,17 @@ class RuleSet:
 
 
 class RulesStore(Protocol):
-    """Where the run-time rules live; a change made through any process is what the next `load` of every
-    process returns. Methods raise StoreError on failure."""
+    """Where the run-time rules live, one set per session (a session without its own has none: never
+    the default session's); a change made through any process is what the next `load` of every process
+    returns. Methods raise StoreError on failure."""
 
-    def load(self) -> RuleSet:
-        """The current set; cheap, and the very same object while nothing changed."""
+    def load(self, session: str = "") -> RuleSet:
+        """The session's current set; cheap, and the very same object while nothing changed."""
         ...
 
-    def update(self, change: Callable[[RuleSet], RuleSet]) -> RuleSet:
-        """Replace the set with `change(current)` atomically; the new set. `change` may run more than
-        once; when it raises, or returns `current` itself, nothing is written."""
+    def update(self, change: Callable[[RuleSet], RuleSet], session: str = "") -> RuleSet:
+        """Replace the session's set with `change(current)` atomically; the new set. `change` may run
+        more than once; when it raises, or returns `current` itself, nothing is written."""
         ...
 
     def close(self) -> None: ...
@@ -90,7 +92,8 @@ def _has_table(db: sqlite3.Connection) -> bool:
 
 class SQLiteRules:
     """The run-time rules as one row of the job store's SQLite file, with a signal file beside it
-    (`<store>-rules`, `state/signal.py`) so that a request costs a stat(), not a read transaction."""
+    (`<store>-rules`, `state/signal.py`) so that a request costs a stat(), not a read transaction.
+    Sessions other than the default keep theirs in `session_rules` (`state/session_rows.py`)."""
 
     def __init__(self, path: str) -> None:
         self._database = open_database(path)
@@ -99,9 +102,16 @@ class SQLiteRules:
         self._seen: tuple[int, int, int] | None = None  # the signal's version at the last read
         self._current = RuleSet()
         self._closed = False  # the table comes with the first change: a store without rules keeps its layout
+        self._sessions = SessionRows(self._database, "session_rules")
+        self._cached: SessionCache[RuleSet] = SessionCache()
 
-    def load(self) -> RuleSet:
+    def load(self, session: str = "") -> RuleSet:
         version = self._signal.version()  # before the read: a change after it shows next time
+        if session:
+            cached = self._cached.get(session, version)
+            if cached is not None:
+                return cached
+            return self._cached.put(session, version, RuleSet.from_json(self._sessions.read(session)))
         if version == self._seen:
             return self._current
         with self._database.reading as db:
@@ -109,13 +119,18 @@ class SQLiteRules:
         self._current, self._seen = RuleSet.from_json(None if row is None else row[0]), version
         return self._current
 
-    def update(self, change: Callable[[RuleSet], RuleSet]) -> RuleSet:
+    def update(self, change: Callable[[RuleSet], RuleSet], session: str = "") -> RuleSet:
         with self._database.transaction() as db:  # the read and the write in one transaction
-            db.execute(_TABLE)
-            row = db.execute(_READ).fetchone()
-            current = RuleSet.from_json(None if row is None else row[0])
+            if session:
+                current = RuleSet.from_json(self._sessions.read(session, db))
+            else:
+                db.execute(_TABLE)
+                row = db.execute(_READ).fetchone()
+                current = RuleSet.from_json(None if row is None else row[0])
             changed = change(current)
-            if changed is not current:
+            if changed is not current and session:
+                self._sessions.write(db, session, changed.to_json())
+            elif changed is not current:
                 db.execute(
                     "INSERT OR REPLACE INTO runtime_rules (id, doc) VALUES (1, ?)", (changed.to_json(),)
                 )
@@ -127,6 +142,7 @@ class SQLiteRules:
             why = f"its rules signal file {self._signal.path!r} cannot be written: {error.strerror}"
             raise StoreError(repr(self._database.key), why) from None
         self._seen = None
+        self._cached.clear()
         return changed
 
     def close(self) -> None:
@@ -186,41 +202,46 @@ class RunTimeRules:
         self.store = store
         self._compiled_from: RuleSet | None = None
         self._compiled: tuple[Rule, ...] = ()
+        self._sessions: SessionCache[tuple[RuleSet, tuple[Rule, ...]]] = SessionCache()
 
-    def documents(self) -> tuple[Mapping[str, Any], ...]:
-        return self.store.load().rules
+    def documents(self, session: str = "") -> tuple[Mapping[str, Any], ...]:
+        return self.store.load(session).rules
 
-    def rules(self) -> tuple[Rule, ...]:
-        """The compiled rules, in match order (compiled again only after a change)."""
-        current = self.store.load()
+    def rules(self, session: str = "") -> tuple[Rule, ...]:
+        """The session's compiled rules, in match order (compiled again only after a change)."""
+        current = self.store.load(session)
+        if session:
+            compiled = self._sessions.get(session, id(current))
+            if compiled is None or compiled[0] is not current:
+                compiled = self._sessions.put(session, id(current), (current, _compiled(current)))
+            return compiled[1]
         if current is not self._compiled_from:
-            self._compiled = tuple(
-                parse_rule({k: v for k, v in doc.items() if k != "id"}, index, _ORIGIN)
-                for index, doc in enumerate(current.rules)
-            )
+            self._compiled = _compiled(current)
             self._compiled_from = current
         return self._compiled
 
-    def find(self, key: str) -> Mapping[str, Any] | None:
+    def find(self, key: str, session: str = "") -> Mapping[str, Any] | None:
         """A rule by id, else by name."""
-        return _find(self.documents(), key)
+        return _find(self.documents(session), key)
 
-    def add(self, document: Any) -> Mapping[str, Any]:
+    def add(self, document: Any, session: str = "") -> Mapping[str, Any]:
         """Append one rule (matched after the run-time rules before it); the rule with its id."""
         checked = _checked(document)
-        updated = self.store.update(lambda current: _with_ids(current, [checked], len(current.rules)))
+        updated = self.store.update(
+            lambda current: _with_ids(current, [checked], len(current.rules)), session
+        )
         return updated.rules[-1]
 
-    def replace(self, documents: Any) -> tuple[Mapping[str, Any], ...]:
+    def replace(self, documents: Any, session: str = "") -> tuple[Mapping[str, Any], ...]:
         """Replace every run-time rule with `documents` (a list, or an object with a `rules` list)."""
         if isinstance(documents, Mapping) and set(documents) == {"rules"}:
             documents = documents["rules"]
         if not isinstance(documents, list):
             raise RulesError(f"a list of rules, or an object with a `rules` list; got {documents!r}"[:300])
         checked = [_checked(document, index) for index, document in enumerate(documents)]
-        return self.store.update(lambda current: _with_ids(current, checked, 0)).rules
+        return self.store.update(lambda current: _with_ids(current, checked, 0), session).rules
 
-    def remove(self, key: str) -> Mapping[str, Any] | None:
+    def remove(self, key: str, session: str = "") -> Mapping[str, Any] | None:
         """Remove the rule with this id (else this name); the rule removed, None when there was none."""
         removed: list[Mapping[str, Any]] = []
 
@@ -232,8 +253,17 @@ class RunTimeRules:
             removed.append(found)
             return RuleSet(tuple(r for r in current.rules if r is not found), current.next_id)
 
-        self.store.update(without)
+        self.store.update(without, session)
         return removed[0] if removed else None
 
-    def clear(self) -> None:
-        self.store.update(lambda current: RuleSet((), current.next_id))
+    def clear(self, session: str = "") -> None:
+        self.store.update(
+            lambda current: current if not current.rules else RuleSet((), current.next_id), session
+        )
+
+
+def _compiled(current: RuleSet) -> tuple[Rule, ...]:
+    return tuple(
+        parse_rule({k: v for k, v in doc.items() if k != "id"}, index, _ORIGIN)
+        for index, doc in enumerate(current.rules)
+    )

@@ -27,6 +27,7 @@ from mock_server.pipeline.scenario_rules import RulesError
 from mock_server.problems import Problem
 from mock_server.services.rule_book import RuleBook
 from mock_server.services.rules import MAX_RULE_BYTES, RuleConflictError
+from mock_server.sessions import request_session
 
 __all__ = ["rules_routes"]
 
@@ -59,29 +60,33 @@ def rules_routes(book: RuleBook, prefix: str, guard: Callable[[Endpoint], Endpoi
     """The routes at `{prefix}/rules`, each behind `guard` (the admin API's access check)."""
 
     async def collection(request: Request) -> Response:
+        session = request_session(request.scope, request.headers)
         try:
             if request.method == "POST":
-                added = book.run_time.add(await _body(request, _ONE))
+                added = book.run_time.add(await _body(request, _ONE), session)
                 location = f"{prefix}/rules/{added['id']}"
                 return JSONResponse({"source": "api", **added}, 201, headers={"Location": location})
             if request.method == "PUT":
-                book.run_time.replace(await _body(request, _ALL))
+                book.run_time.replace(await _body(request, _ALL), session)
             elif request.method == "DELETE":
-                book.run_time.clear()
+                book.run_time.clear(session)
         except RulesError as error:
             raise _bad(error) from None
-        return JSONResponse(book.state())
+        return JSONResponse(book.state(session))
 
     async def one(request: Request) -> Response:
         key: str = request.path_params["key"]
-        found = book.find(key)
+        session = request_session(request.scope, request.headers)
+        found = book.find(key, session)
         if found is None:
             raise _not_found(key)
         if request.method == "DELETE":
             if found["source"] == "file":
                 detail = f"rule {key[:200]!r} comes from the rules file {book.file.path}: edit the file"
                 raise Problem(409, "file-rule", "Rule from the rules file", detail)
-            if book.run_time.remove(found["id"]) is None:  # removed through another process meanwhile
+            if (
+                book.run_time.remove(found["id"], session) is None
+            ):  # removed through another process meanwhile
                 raise _not_found(key)
         return JSONResponse(found)
 

@@ -114,7 +114,7 @@ def _redis_backend(settings: Settings) -> Backend:
         journal=RedisJournal(
             client, keys, max_entries=settings.journal_size, max_bytes=settings.journal_bytes, store_url=url
         ),
-        defaults=RedisDefaults(client, keys, store_url=url),
-        rules=RedisRules(client, keys, store_url=url),
+        defaults=RedisDefaults(client, keys, store_url=url, ttl_s=settings.job_ttl_s),
+        rules=RedisRules(client, keys, store_url=url, ttl_s=settings.job_ttl_s),
         workers=RedisEngineWorkers(client, keys, lease_s=settings.engine_lease_s, store_url=url),
     )

@@ -77,6 +77,7 @@ class Job:
     track_id: Any = None
     extra: Mapping[str, Any] = field(default_factory=dict)  # room for later features (webhook log...)
     eager: bool = False  # an eager engine renders it once accepted; while processing it is engine work
+    session: str = ""  # the session that created it (mock_server/sessions.py); other sessions never see it
 
     def finished(self, state: JobState, message: str | None = None) -> Job:
         return replace(self, state=state, message=message)
@@ -87,13 +88,14 @@ class Job:
         return self.eager and self.state == "processing"
 
 
-def key_digest(key: Any, secret: bytes) -> str:
+def key_digest(key: Any, secret: bytes, session: str = "") -> str:
     """What a job keeps of the API key that made it: a keyed digest (the store's secret), never the key.
 
-    Enough to count one key's queue; without the secret, which never leaves the store, a digest cannot
-    be checked against guessed keys.
+    Enough to count one key's queue (in one session: the same key in two sessions is two queues);
+    without the secret, which never leaves the store, a digest cannot be checked against guessed keys.
     """
-    return hashlib.blake2b(str(key).encode("utf-8", "replace"), key=secret[:64], digest_size=16).hexdigest()
+    text = f"{session}\0{key}" if session else str(key)
+    return hashlib.blake2b(text.encode("utf-8", "replace"), key=secret[:64], digest_size=16).hexdigest()
 
 
 _JOB_FIELDS = tuple(item.name for item in fields(Job))

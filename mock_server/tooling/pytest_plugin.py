@@ -7,15 +7,22 @@ def test_my_client_sends_41_steps(mixmock):
     assert mixmock.requests(operation="img_mixer", **{"body.steps": 41})
 ```
 `mixmock_server` (session) serves the mock on a free loopback port in a background thread; `mixmock`
-(per test) resets the journal, deliveries, defaults and run-time rules first (`mixmock.rule(...)` adds
-one for the test). Override `mixmock_settings` to configure.
+(per test) is that mock seen from the test's own mock session (`mock_server/sessions.py`), id
+`<xdist worker or "main">-<sha1(node id)[:10]>`: `mixmock.url(...)` carries the session's path prefix,
+so a client pointed at it sees only the test's jobs, journal, defaults and rules, however many tests
+run at once (`pytest -n 4`) against one mock; `mixmock.headers` holds the session header for clients
+that prefer it. The fixture resets its session first (`mixmock.rule(...)` adds a rule for the test).
+Override `mixmock_settings` to configure; `--mixmock-url URL` (or the ini option `mixmock_url`) uses a
+mock that is already running (a CI service container shared by several jobs) instead.
 `mixmock_asgi` is the same API in-process: `mixmock_asgi.client` is an `httpx.Client` bound to the app
 (no socket, no Starlette TestClient, so it adds no warning to a suite run with `-W error`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -27,20 +34,33 @@ import pytest
 if TYPE_CHECKING:
     from mock_server.settings import Settings
 
-__all__ = ["Mixmock", "mixmock", "mixmock_asgi", "mixmock_server", "mixmock_settings"]
+__all__ = ["Mixmock", "mixmock", "mixmock_asgi", "mixmock_server", "mixmock_settings", "session_for_test"]
 
 ADMIN = "/_mixmock"
+SESSION_HEADER = "X-Mixmock-Session"
 
 
 class Mixmock:
-    """A running mock: its base URL, the journal to assert on, and scenario controls."""
+    """A running mock seen from one session: its base URL, the journal to assert on, and scenario
+    controls, all of that session ("": the default session, the mock as it is without sessions)."""
 
-    def __init__(self, base_url: str, client: httpx.Client) -> None:
-        self.base_url = base_url.rstrip("/")
+    def __init__(self, base_url: str, client: httpx.Client, session: str = "") -> None:
+        self.server_url = base_url.rstrip("/")
+        self.session = session
+        self.base_url = self.server_url + (f"/_session/{session}" if session else "")
         self.client = client
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """The session header, for a client that sends it rather than using `url()`'s path prefix."""
+        return {SESSION_HEADER: self.session} if self.session else {}
+
+    def in_session(self, session: str) -> Mixmock:
+        """The same mock seen from another session (one client, no new connection)."""
+        return Mixmock(self.server_url, self.client, session)
+
     def url(self, path: str = "") -> str:
-        """An absolute URL on the mock, e.g. `url("/api/v6")` for a client's base URL setting."""
+        """An absolute URL on the mock in this session, e.g. `url("/api/v6")` for a client's base URL."""
         return self.base_url + path
 
     def _admin(self, method: str, path: str, **kwargs: Any) -> Any:
@@ -106,9 +126,15 @@ class Mixmock:
         self._admin("DELETE", f"/rules/{key}")
 
     def reset(self) -> None:
-        """Forget the journal, webhook deliveries, scenario defaults and run-time rules (jobs stay
-        fetchable)."""
+        """Forget this session's journal, webhook deliveries, scenario defaults and run-time rules, and
+        start its draws over (jobs stay fetchable)."""
         self._admin("POST", "/reset")
+
+
+def session_for_test(nodeid: str, worker: str | None = None) -> str:
+    """The session id the `mixmock` fixture gives a test: `<worker>-<sha1(nodeid)[:10]>`."""
+    worker = worker or os.environ.get("PYTEST_XDIST_WORKER") or "main"
+    return f"{worker}-{hashlib.sha1(nodeid.encode()).hexdigest()[:10]}"
 
 
 def _query_value(value: Any) -> str:
@@ -124,22 +150,49 @@ def mixmock_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return Settings(store=str(store), access_log=False)
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    help_text = (
+        "use the mock already running at this URL (a CI service shared by several jobs) instead of "
+        "starting one; each test still gets its own session"
+    )
+    parser.addoption("--mixmock-url", default=None, metavar="URL", help=help_text)
+    parser.addini("mixmock_url", help_text, default=None)
+
+
+def _shared_url(config: pytest.Config) -> str | None:
+    url = config.getoption("mixmock_url") or config.getini("mixmock_url")
+    if not url:
+        return None
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        raise pytest.UsageError(f"--mixmock-url {url!r} must be an http(s) URL such as http://mock:8000")
+    return url
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _shared_url(config)  # a bad --mixmock-url stops the run before any test, as a usage error
+
+
 @pytest.fixture(scope="session")
-def mixmock_server(mixmock_settings: Settings) -> Iterator[Mixmock]:
-    """The mock on a free loopback port for the whole session."""
+def mixmock_server(request: pytest.FixtureRequest) -> Iterator[Mixmock]:
+    """The mock for the whole session: started on a free loopback port (`mixmock_settings`), or the
+    one already running at `--mixmock-url`."""
     from mock_server.tooling.testing import running_server
 
     with ExitStack() as stack:
-        base_url = stack.enter_context(running_server(mixmock_settings))
+        base_url = _shared_url(request.config)
+        if base_url is None:
+            settings: Settings = request.getfixturevalue("mixmock_settings")
+            base_url = stack.enter_context(running_server(settings))
         client = stack.enter_context(httpx.Client(timeout=30.0, trust_env=False))
         yield Mixmock(base_url, client)
 
 
 @pytest.fixture
-def mixmock(mixmock_server: Mixmock) -> Mixmock:
-    """The session's mock, reset for this test."""
-    mixmock_server.reset()
-    return mixmock_server
+def mixmock(mixmock_server: Mixmock, request: pytest.FixtureRequest) -> Mixmock:
+    """The mock seen from this test's own session, reset for it."""
+    mine = mixmock_server.in_session(session_for_test(request.node.nodeid))
+    mine.reset()
+    return mine
 
 
 @pytest.fixture

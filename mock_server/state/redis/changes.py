@@ -17,6 +17,8 @@ from typing import Any, Generic, TypeVar
 
 import redis
 
+from mock_server.state.session_rows import SessionCache
+
 __all__ = ["ChangeFeed", "WatchedKey"]
 
 T = TypeVar("T")
@@ -75,10 +77,12 @@ class ChangeFeed:
 
 
 class WatchedKey(Generic[T]):
-    """One Redis key's value, decoded, read again only when its change feed says so.
+    """One Redis key's value, decoded, read again only when its change feed says so; and the values of
+    sessions other than the default (`<key>:session:<id>`, changed under the same channel), each read
+    again after any change message.
 
-    `current` may be set by this process after its own write: its own message may arrive a moment after
-    the write's reply."""
+    `remember` is for this process's own write: its own message may arrive a moment after the write's
+    reply."""
 
     def __init__(self, client: redis.Redis, key: str, channel: str, decode: Callable[[Any], T]) -> None:
         self._redis: Any = client
@@ -86,14 +90,31 @@ class WatchedKey(Generic[T]):
         self.feed = ChangeFeed(client, channel)
         self._decode = decode
         self.current = decode(None)
+        self.generation = 0  # counts the changes seen: a session's value read at an older one is stale
+        self._sessions: SessionCache[T] = SessionCache()
 
-    def get(self) -> T:
-        if not self.feed.changed():
+    def session_key(self, session: str) -> str:
+        return f"{self.key}:session:{session}" if session else self.key
+
+    def get(self, session: str = "") -> T:
+        if self.feed.changed():
+            self.generation += 1
+            try:
+                raw = self._redis.get(self.key)
+            except redis.RedisError:
+                self.feed.reset()  # read again once Redis is back
+                raise
+            self.current = self._decode(raw)
+        if not session:
             return self.current
-        try:
-            raw = self._redis.get(self.key)
-        except redis.RedisError:
-            self.feed.reset()  # read again once Redis is back
-            raise
-        self.current = self._decode(raw)
-        return self.current
+        cached = self._sessions.get(session, self.generation)
+        if cached is not None:
+            return cached
+        value = self._decode(self._redis.get(self.session_key(session)))
+        return self._sessions.put(session, self.generation, value)
+
+    def remember(self, session: str, value: T) -> None:
+        if session:
+            self._sessions.put(session, self.generation, value)
+        else:
+            self.current = value

@@ -7,6 +7,9 @@ the key again only when a message has arrived. Redis writes the message to every
 writer's PUBLISH returns, so a request that reaches another replica after the admin call has answered
 sees the new value, as with the SQLite store's signal file. A lost subscription (Redis restarted) is
 re-made and the key read again.
+
+A session other than the default keeps its defaults in `defaults:session:<id>`, which expires with the
+jobs (`job_ttl_s` after its last change), and changes it under the same channel.
 """
 
 from __future__ import annotations
@@ -16,46 +19,47 @@ from typing import Any
 
 import redis
 
-from mock_server.services.defaults import Defaults
+from mock_server.services.defaults import Defaults, decode_defaults
 from mock_server.state.redis.changes import WatchedKey
 from mock_server.state.redis.connection import Keys, guarded, shown
 
 __all__ = ["RedisDefaults"]
 
 
-def _decode(raw: str | bytes | None) -> Defaults:
-    if raw is None:
-        return Defaults()
-    data = json.loads(raw)
-    return Defaults.of(data.get("prefer"), data.get("ratios"))
-
-
 class RedisDefaults:
-    def __init__(self, client: redis.Redis, keys: Keys, store_url: str = "") -> None:
+    def __init__(self, client: redis.Redis, keys: Keys, store_url: str = "", ttl_s: float = 86400) -> None:
         self.store_url = shown(store_url) if store_url else "redis"
         self._redis: Any = client
-        self._key, self._channel = keys("defaults"), keys("defaults:changed")
-        self._value = WatchedKey(client, self._key, self._channel, _decode)
+        self._channel = keys("defaults:changed")
+        self._value = WatchedKey(client, keys("defaults"), self._channel, decode_defaults)
+        self._ttl_ms = max(1, int(ttl_s * 1000))
+
+    def _session_key(self, session: str) -> str:
+        return self._value.session_key(session)
 
     @guarded
-    def get(self) -> Defaults:
-        return self._value.get()
+    def get(self, session: str = "") -> Defaults:
+        return self._value.get(session)
 
     @guarded
-    def set(self, defaults: Defaults) -> None:
+    def set(self, defaults: Defaults, session: str = "") -> None:
         with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(self._key, json.dumps(defaults.as_dict()))
+            pipe.set(
+                self._session_key(session),
+                json.dumps(defaults.as_dict()),
+                px=self._ttl_ms if session else None,
+            )
             pipe.publish(self._channel, "set")
             pipe.execute()
-        self._value.current = defaults  # this process's own message may arrive a moment after the reply
+        self._value.remember(session, defaults)
 
     @guarded
-    def clear(self) -> None:
+    def clear(self, session: str = "") -> None:
         with self._redis.pipeline(transaction=True) as pipe:
-            pipe.delete(self._key)
+            pipe.delete(self._session_key(session))
             pipe.publish(self._channel, "clear")
             pipe.execute()
-        self._value.current = Defaults()
+        self._value.remember(session, Defaults())
 
     def close(self) -> None:
         self._value.feed.reset()

@@ -105,13 +105,20 @@ return 1
 """
 
 # KEYS: log, due, ids. ARGV: before, batch, the key prefix, 1 to keep pending ones, how many older ones
-# were kept already (skipped). Returns {seen, deleted}.
+# were kept already (skipped), 1 to delete only one session's, that session. Returns {seen, deleted}.
 _PURGE = """
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1], 'LIMIT', ARGV[5], tonumber(ARGV[2]))
 local deleted = 0
+local function in_session(key)
+  if ARGV[6] ~= '1' then return true end
+  local doc = redis.call('HGET', key, 'doc')
+  local session = doc and cjson.decode(doc)['session']
+  if session == nil or session == cjson.null then session = '' end
+  return session == ARGV[7]
+end
 for _, id in ipairs(ids) do
   local key = ARGV[3] .. ':delivery:' .. id
-  if ARGV[4] ~= '1' or redis.call('HGET', key, 'state') ~= 'pending' then
+  if (ARGV[4] ~= '1' or redis.call('HGET', key, 'state') ~= 'pending') and in_session(key) then
     redis.call('DEL', key)
     redis.call('ZREM', KEYS[1], id)
     redis.call('ZREM', KEYS[2], id)
@@ -161,8 +168,9 @@ class RedisDeliveries:
         next_at: float,
         state: DeliveryState,
         attempt: Attempt | None = None,
+        session: str = "",
     ) -> Delivery:
-        draft = Delivery(job_id, job_id, url, state, next_at, created_at)
+        draft = Delivery(job_id, job_id, url, state, next_at, created_at, session=session)
         attempts = f"[{encode_attempt(attempt)}]" if attempt else "[]"
         keys = [self._key(job_id), self._keys("deliveries:due"), self._keys("deliveries"), self._ids]
         args = [job_id, state, repr(next_at), encode_delivery(draft), repr(created_at), attempts]
@@ -239,11 +247,12 @@ class RedisDeliveries:
         deliveries = [_delivery(job_id, row) for job_id, row in zip(chosen, rows, strict=True) if row[2]]
         return Page(list(reversed(deliveries)), chosen[-1] if more and chosen else None)
 
-    def _purge_all(self, before: str, keep_pending: bool) -> int:
+    def _purge_all(self, before: str, keep_pending: bool, session: str | None = None) -> int:
         deleted = kept = 0
         keys = [self._keys("deliveries"), self._keys("deliveries:due"), self._ids]
+        only: list[str | int] = [0, ""] if session is None else [1, session]
         while True:
-            args: list[str | int] = [before, _BATCH, self._keys.prefix, int(keep_pending), kept]
+            args: list[str | int] = [before, _BATCH, self._keys.prefix, int(keep_pending), kept, *only]
             seen, gone = (int(value) for value in self._purge(keys=keys, args=args))
             deleted, kept = deleted + gone, kept + seen - gone
             if seen < _BATCH:
@@ -254,8 +263,8 @@ class RedisDeliveries:
         return self._purge_all(repr(before), keep_pending=True)
 
     @guarded
-    def clear(self) -> None:
-        self._purge_all("+inf", keep_pending=False)
+    def clear(self, session: str | None = None) -> None:
+        self._purge_all("+inf", keep_pending=False, session=session)
 
     def close(self) -> None:
         self._redis.close()

@@ -62,6 +62,29 @@ return count
 """
 
 
+# One session's entries go; the stored size follows. KEYS: stream, bytes. ARGV: the session.
+_CLEAR_SESSION = """
+local cursor, removed = '-', 0
+while true do
+  local batch = redis.call('XRANGE', KEYS[1], cursor, '+', 'COUNT', 256)
+  if #batch == 0 then break end
+  local gone = {}
+  for _, item in ipairs(batch) do
+    local session = cjson.decode(item[2][2])['session']
+    if session == nil or session == cjson.null then session = '' end
+    if session == ARGV[1] then
+      table.insert(gone, item[1])
+      removed = removed + #item[2][2]
+    end
+  end
+  if #gone > 0 then redis.call('XDEL', KEYS[1], unpack(gone)) end
+  cursor = '(' .. batch[#batch][1]
+end
+if removed > 0 then redis.call('DECRBY', KEYS[2], removed) end
+return removed
+"""
+
+
 class RedisJournal(WriteBehind):
     networked = True
 
@@ -89,6 +112,7 @@ class RedisJournal(WriteBehind):
         self._redis: Any = client
         self._keys = [keys("journal"), keys("journal:seq"), keys("journal:bytes")]
         self._append = self._redis.register_script(_APPEND)
+        self._clear_session = self._redis.register_script(_CLEAR_SESSION)
         self._pending: list[JournalEntry] = []
         self._lock = threading.Lock()
 
@@ -125,10 +149,13 @@ class RedisJournal(WriteBehind):
         return found
 
     @guarded
-    def clear(self) -> None:
+    def clear(self, session: str | None = None) -> None:
         with self._lock:
-            self._pending = []
-        self._redis.delete(self._keys[0], self._keys[2])
+            self._pending = [] if session is None else [e for e in self._pending if e.session != session]
+        if session is None:
+            self._redis.delete(self._keys[0], self._keys[2])
+        else:  # at most `max_entries` entries to look at, in one script
+            self._clear_session(keys=[self._keys[0], self._keys[2]], args=[session])
 
     @guarded
     def __len__(self) -> int:

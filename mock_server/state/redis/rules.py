@@ -2,7 +2,9 @@
 
 A change is an optimistic transaction (WATCH the key, read, MULTI, SET and PUBLISH, EXEC; again when
 another writer came first), so two replicas adding rules at once both keep theirs. Readers keep the set
-they read and read it again only after a change message (`changes.py`).
+they read and read it again only after a change message (`changes.py`). A session other than the
+default keeps its set in `rules:session:<id>`, which expires with the jobs (`job_ttl_s` after its last
+change), and changes it under the same channel.
 """
 
 from __future__ import annotations
@@ -20,28 +22,33 @@ __all__ = ["RedisRules"]
 
 
 class RedisRules:
-    def __init__(self, client: redis.Redis, keys: Keys, store_url: str = "") -> None:
+    def __init__(self, client: redis.Redis, keys: Keys, store_url: str = "", ttl_s: float = 86400) -> None:
         self.store_url = shown(store_url) if store_url else "redis"
         self._redis: Any = client
-        self._key = keys("rules")
-        self._value = WatchedKey(client, self._key, keys("rules:changed"), RuleSet.from_json)
+        self._value = WatchedKey(client, keys("rules"), keys("rules:changed"), RuleSet.from_json)
+        self._ttl_ms = max(1, int(ttl_s * 1000))
 
     @guarded
-    def load(self) -> RuleSet:
-        return self._value.get()
+    def load(self, session: str = "") -> RuleSet:
+        return self._value.get(session)
 
     @guarded
-    def update(self, change: Callable[[RuleSet], RuleSet]) -> RuleSet:
+    def update(self, change: Callable[[RuleSet], RuleSet], session: str = "") -> RuleSet:
+        key = self._value.session_key(session)
+        expiry = self._ttl_ms if session else None
+
         def attempt(pipe: Any) -> RuleSet:
-            current = RuleSet.from_json(pipe.get(self._key))
+            current = RuleSet.from_json(pipe.get(key))
             changed = change(current)
             if changed is not current:
                 pipe.multi()
-                pipe.set(self._key, changed.to_json())
+                pipe.set(key, changed.to_json(), px=expiry)
                 pipe.publish(self._value.feed.channel, "changed")
             return changed
 
-        updated: RuleSet = self._redis.transaction(attempt, self._key, value_from_callable=True)
+        updated: RuleSet = self._redis.transaction(attempt, key, value_from_callable=True)
+        if session:  # this process's own message may arrive a moment after the reply
+            self._value.remember(session, updated)
         return updated
 
     def close(self) -> None:

@@ -74,15 +74,17 @@ def plugin_option() -> list[str]:
     return [] if "mixmock" in names else ["-p", "mock_server.tooling.pytest_plugin"]
 
 
-def run_suite(folder: Path, source: str, *options: str) -> subprocess.CompletedProcess[str]:
+def run_suite(
+    folder: Path, source: str, *options: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     (folder / "test_client.py").write_text(source, encoding="utf-8")
     command = [
         *(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *options),
         *plugin_option(),
         str(folder),
     ]
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3])}
-    return subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, timeout=150)
+    environment = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3]), **(env or {})}
+    return subprocess.run(command, cwd=folder, env=environment, capture_output=True, text=True, timeout=150)
 
 
 def test_the_readme_example_passes(tmp_path: Path) -> None:
@@ -152,3 +154,71 @@ def test_rules_are_added_per_test_and_reset_between_tests(tmp_path: Path) -> Non
     result = run_suite(tmp_path, RULES_SUITE)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 passed" in result.stdout
+
+
+# Every test of this suite creates jobs, sets defaults and a rule, and checks that the journal and the
+# jobs it sees are exactly its own, while the other tests do the same at the same moment (`-n 4`).
+SESSIONS_SUITE = textwrap.dedent(
+    """
+    import httpx
+    import pytest
+
+    BODY = {"key": "k", "prompt": "rose man", "init_image": ["https://img.example/a.png"]}
+    CREATE = "/api/v6/image_editing/img_mixer"
+
+
+    @pytest.mark.parametrize("steps", range(1, 13))
+    def test_a_test_sees_only_its_own_session(mixmock, steps):
+        assert mixmock.session.startswith(("gw", "main"))
+        assert mixmock.requests() == []
+        mixmock.prefer(f"polls=0, eta={steps}")
+        mixmock.ratios(processing=1.0)
+        mixmock.rule({"scenario": "error"}, when={"prompt": {"contains": f"fail-{steps}"}})
+        ids = []
+        for _ in range(3):
+            reply = httpx.post(mixmock.url(CREATE), json={**BODY, "steps": steps}).json()
+            assert reply["status"] == "processing"
+            assert reply["eta"] == steps  # this test's defaults, not another's
+            ids.append(reply["id"])
+        failed = httpx.post(mixmock.url(CREATE), json={**BODY, "prompt": f"fail-{steps}"}).json()
+        assert failed["status"] == "error"
+        by_header = httpx.post(mixmock.server_url + CREATE, json=BODY, headers=mixmock.headers).json()
+        ids.append(by_header["id"])
+        entries = mixmock.requests(operation="img_mixer")
+        assert [e["body"].get("steps") for e in entries] == [steps] * 3 + [None, None]
+        assert {e["session"] for e in entries} == {mixmock.session}
+        assert sorted(job["id"] for job in mixmock.jobs()) == sorted(ids)
+        done = httpx.post(reply["fetch_result"], json={"key": "k"}).json()
+        assert done["status"] == "success"
+        for other in (mixmock.in_session("elsewhere"), mixmock.in_session("")):
+            fetch = other.url(f"/api/v6/image_editing/fetch/{ids[0]}")
+            assert httpx.post(fetch, json={"key": "k"}).json()["message"] == "Request not found"
+            image = "/generations/" + done["output"][0].rsplit("/generations/", 1)[1]
+            assert httpx.get(other.url(image)).status_code == 404
+            assert ids[0] not in [job["id"] for job in other.jobs()]
+    """
+)
+
+
+@pytest.mark.parametrize(
+    "workers", [pytest.param(["-n", "4"], id="xdist-4"), pytest.param([], id="one-process")]
+)
+def test_parallel_tests_on_one_mock_see_only_their_own_session(tmp_path: Path, workers: list[str]) -> None:
+    from tests.integration.servers import serve
+
+    with serve("--store", str(tmp_path / "shared.sqlite3")) as (base_url, _):  # one mock for every worker
+        result = run_suite(tmp_path, SESSIONS_SUITE, *workers, "--mixmock-url", base_url)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "12 passed" in result.stdout
+
+
+def test_each_worker_may_also_start_its_own_mock(tmp_path: Path) -> None:
+    result = run_suite(tmp_path, SESSIONS_SUITE, "-n", "2")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "12 passed" in result.stdout
+
+
+def test_a_mixmock_url_that_is_no_url_is_a_usage_error(tmp_path: Path) -> None:
+    result = run_suite(tmp_path, SESSIONS_SUITE, "--mixmock-url", "mock:8000")
+    assert result.returncode == 4, result.stdout + result.stderr
+    assert "--mixmock-url 'mock:8000' must be an http(s) URL" in result.stdout + result.stderr

@@ -130,16 +130,16 @@ def test_bad_defaults_are_400_problems(client: TestClient, body: Any, detail: st
 
 
 def test_reset_forgets_journal_deliveries_and_defaults(admin: Admin, client: TestClient) -> None:
-    resets: list[bool] = []
-    admin.on_reset = lambda: resets.append(True)
+    resets: list[str] = []
+    admin.on_reset = resets.append
     admin.journal.append(entry("img_mixer", 1))
     admin.deliveries.add(1, "http://127.0.0.1:1/h", created_at=0.0, next_at=0.0, state="pending")
     admin.defaults.set(Defaults("scenario=error"))
-    assert client.post("/_mixmock/reset").json() == {"reset": True}
+    assert client.post("/_mixmock/reset").json() == {"reset": True, "session": ""}
     assert len(admin.journal) == 0
     assert admin.deliveries.page().items == []
     assert admin.defaults.get().empty
-    assert resets == [True]
+    assert resets == [""]
 
 
 def test_a_configured_token_is_required(admin: Admin) -> None:

@@ -45,3 +45,33 @@ def test_a_store_that_cannot_write_refuses_a_change_with_store_error(
     break_writes()
     with pytest.raises(StoreError):
         defaults.set(Defaults.of("scenario=processing", None))
+
+
+def test_each_session_has_its_own_defaults_seen_by_every_process(open_state: StateOpener) -> None:
+    first, second = open_state().defaults, open_state().defaults
+    assert second.get("t1").empty  # read (and cached) before the change
+    first.set(parse_defaults({"prefer": "scenario=processing"}))
+    first.set(parse_defaults({"prefer": "scenario=failed"}), "t1")
+    assert second.get("t1").prefer == "scenario=failed"
+    assert second.get("t2").empty  # never the default session's
+    assert second.get().prefer == "scenario=processing"
+    first.clear("t1")
+    assert second.get("t1").empty
+    assert first.get("t1").empty
+    assert second.get().prefer == "scenario=processing"
+
+
+def test_sessions_with_defaults_are_bounded(open_state: StateOpener, store_backend: str) -> None:
+    from mock_server.sessions import MAX_SESSIONS
+
+    defaults = open_state().defaults
+    if store_backend == "sqlite":
+        for index in range(MAX_SESSIONS + 3):
+            defaults.set(parse_defaults({"prefer": f"eta={index % 50 + 1}"}), f"s{index}")
+        assert defaults.get("s0").empty
+        assert defaults.get("s2").empty
+        assert defaults.get("s3").prefer == "eta=4"
+    else:  # on Redis, a session's defaults expire with the jobs
+        defaults.set(parse_defaults({"prefer": "eta=3"}), "s0")
+        ttl = defaults._redis.pttl(defaults._session_key("s0"))  # type: ignore[attr-defined]
+        assert 0 < ttl <= 86_400_000

@@ -162,6 +162,17 @@ def test_clear_forgets_every_delivery(store: DeliveryStore) -> None:
     assert store.claim_due(10.0, owner="one", lease_s=LEASE) == []
 
 
+def test_a_session_is_cleared_alone_and_keeps_its_session(store: DeliveryStore, other: DeliveryStore) -> None:
+    for job_id, session in ((1, ""), (2, "t1"), (3, "t2"), (4, "t1")):
+        store.add(job_id, HOOK, created_at=0.0, next_at=0.0, state="pending", session=session)
+    assert [(d.job_id, d.session) for d in other.page().items] == [(1, ""), (2, "t1"), (3, "t2"), (4, "t1")]
+    other.clear("t1")
+    assert [d.job_id for d in store.page().items] == [1, 3]
+    assert [d.job_id for d in store.claim_due(10.0, owner="one", lease_s=LEASE)] == [1, 3]
+    store.clear("")
+    assert [d.job_id for d in store.page().items] == [3]
+
+
 def test_a_store_that_cannot_write_raises_store_error(
     store: DeliveryStore, break_writes: Callable[[], None]
 ) -> None:

@@ -150,3 +150,22 @@ def test_a_store_that_cannot_write_raises_store_error(
     with pytest.raises(StoreError):
         journal.flush()
     assert journal.pending == 0  # what could not be written is given up, not kept growing in memory
+
+
+def test_a_session_is_cleared_alone_and_its_size_follows(open_state: StateOpener) -> None:
+    journal, other = open_state().journal, open_state().journal
+    for index in range(6):
+        journal.append(entry(index, session=("", "t1", "t2")[index % 3]))
+    journal.flush()
+    other.append(entry(9, session="t1"))  # still buffered in another process: that process forgets it
+    journal.append(entry(10, session="t1"))  # buffered here: forgotten with the stored ones
+    journal.clear("t1")
+    other.clear("t1")
+    assert [(e.job_id, e.session) for e in journal.entries()] == [(0, ""), (2, "t2"), (3, ""), (5, "t2")]
+    assert [e.job_id for e in journal.entries(parse_filters({"session": "t2"}))] == [2, 5]
+    journal.clear("")
+    assert [e.job_id for e in journal.entries()] == [2, 5]
+    for index in range(40):  # the stored size went down with the entries: the byte bound still holds
+        journal.append(entry(100 + index, session="t3"))
+    journal.flush()
+    assert len(journal) == 42

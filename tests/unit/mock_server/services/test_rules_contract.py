@@ -85,3 +85,20 @@ def test_the_set_survives_reopening(open_state: StateOpener) -> None:
     RunTimeRules(first.rules).add({**RULE, "name": "kept"})
     first.close()
     assert [rule["name"] for rule in RunTimeRules(open_state().rules).documents()] == ["kept"]
+
+
+def test_each_session_has_its_own_rules_seen_by_every_process(open_state: StateOpener) -> None:
+    first, second = open_state().rules, open_state().rules
+    assert second.load("t1") == RuleSet()
+    mine = RuleSet(({"id": "r1", "name": "r1", **RULE},), next_id=2)
+    first.update(lambda current: mine, "t1")
+    assert second.load("t1") == mine
+    assert second.load("t1") is second.load("t1")  # unchanged: the same object
+    assert second.load() == RuleSet()
+    assert second.load("t2") == RuleSet()
+    compiled = RunTimeRules(second)
+    assert [rule.name for rule in compiled.rules("t1")] == ["r1"]
+    assert compiled.rules() == ()
+    RunTimeRules(first).clear("t1")
+    assert compiled.rules("t1") == ()
+    assert second.load("t1").next_id == 2  # ids are never reused within a session

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from mock_server.state.jobs import Job, JobStore, StoreError, key_digest
+from mock_server.state.jobs import Job, JobStore, StoreError, decode_job, encode_job, key_digest
 from tests.unit.mock_server.state.conftest import StoreOpener
 from tests.unit.mock_server.state.jobs_fixtures import make_job
 
@@ -28,6 +28,22 @@ def test_round_trip_and_lookup_by_prefix(store: JobStore) -> None:
     assert store.by_prefix(job.file_prefix) == job
     assert store.get(job.id + 1) is None
     assert store.by_prefix("no-such-prefix") is None
+
+
+def test_a_job_keeps_its_session_and_a_document_without_one_reads_as_the_default(store: JobStore) -> None:
+    job = store.create(lambda job_id: make_job(job_id, session="gw1-0123456789"))
+    assert store.get(job.id) == job
+    assert store.get(job.id).session == "gw1-0123456789"  # type: ignore[union-attr]
+    document = encode_job(make_job(7)).replace(',"session":""', "")  # as written before sessions
+    assert '"session"' not in document
+    assert decode_job(document, 0).session == ""
+
+
+def test_a_keys_queue_is_counted_per_session() -> None:
+    secret = b"s" * 32
+    assert key_digest("sk-1", secret) == key_digest("sk-1", secret, "")
+    assert key_digest("sk-1", secret, "t1") != key_digest("sk-1", secret)
+    assert key_digest("sk-1", secret, "t1") != key_digest("sk-1", secret, "t2")
 
 
 def test_reserved_but_unsaved_ids_are_not_jobs(store: JobStore) -> None:
