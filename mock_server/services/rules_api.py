@@ -28,6 +28,7 @@ from mock_server.problems import Problem
 from mock_server.services.admin import caller_session, viewed_session
 from mock_server.services.rule_book import RuleBook
 from mock_server.services.rules import MAX_RULE_BYTES, RuleConflictError
+from mock_server.sessions import path_prefix
 
 __all__ = ["rules_routes"]
 
@@ -64,7 +65,7 @@ def rules_routes(book: RuleBook, prefix: str, guard: Callable[[Endpoint], Endpoi
         try:
             if request.method == "POST":
                 added = book.run_time.add(await _body(request, _ONE), session)
-                location = f"{prefix}/rules/{added['id']}"
+                location = f"{path_prefix(session)}{prefix}/rules/{added['id']}"  # followed, still in it
                 return JSONResponse({"source": "api", **added}, 201, headers={"Location": location})
             if request.method == "PUT":
                 book.run_time.replace(await _body(request, _ALL), session)
