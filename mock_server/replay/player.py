@@ -67,11 +67,16 @@ class _Session:
 
 @dataclass
 class _Uses:
-    counts: dict[tuple[str, str, str], int] = field(default_factory=dict)  # (session, operation, body)
+    """How many times each (session, operation, body) took a recorded reply: the `_SESSIONS` most recent."""
+
+    counts: OrderedDict[tuple[str, str, str], int] = field(default_factory=OrderedDict)
 
     def take(self, key: tuple[str, str, str], recorded: list[Recorded] | tuple[Recorded, ...]) -> Recorded:
         index = self.counts.get(key, 0)
         self.counts[key] = index + 1
+        self.counts.move_to_end(key)
+        while len(self.counts) > _SESSIONS:
+            self.counts.popitem(last=False)
         return recorded[min(index, len(recorded) - 1)]
 
 

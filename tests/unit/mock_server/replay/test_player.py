@@ -166,7 +166,10 @@ def test_equal_creates_get_their_recorded_replies_in_order_then_the_last(tmp_pat
     assert [player.create().job_id for _ in range(3)] == [1, 2, 2]
 
 
-def test_each_session_replays_the_recording_on_its_own(tmp_path: Path, lifecycle: Path) -> None:
+def test_each_session_replays_the_recording_on_its_own(
+    tmp_path: Path, lifecycle: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("mock_server.replay.player._SESSIONS", 20)
     tape = Tape()
     for job, at in ((1, 0.0), (2, 1.0)):
         tape.create(at, BODY, processing(job))
@@ -176,6 +179,11 @@ def test_each_session_replays_the_recording_on_its_own(tmp_path: Path, lifecycle
     player = Player(lifecycle, speed=float("inf"))
     assert [player.fetch(349, "t1")["status"] for _ in range(3)] == ["processing", "processing", "success"]
     assert player.fetch(349, "t2")["status"] == "processing"  # t1's polls are not t2's
+    for index in range(30):  # many sessions: what replay remembers of them stays bounded
+        player.create(session=f"s{index}")
+        player.fetch(349, f"s{index}")
+    assert len(player.replay._uses.counts) <= 20
+    assert len(player.replay._sessions) <= 20
 
 
 def test_recorded_files_are_served_and_others_are_404(lifecycle: Path) -> None:
