@@ -16,8 +16,10 @@ from starlette.routing import Route as StarletteRoute
 
 from mock_server.pipeline.intake import origin_of
 from mock_server.pipeline.routing import Route
+from mock_server.problems import Problem, problem_response
 from mock_server.services.admin_access import AdminAccess, admin_access
 from mock_server.sessions import HOW as SESSIONS
+from mock_server.sessions import path_prefix, request_session
 from mock_server.settings import Settings
 from mock_server.state.launch_store import is_launch_store
 from mock_server.state.redis.urls import shown
@@ -91,8 +93,12 @@ def _vendor_routes(routes: Sequence[Route]) -> list[dict[str, str]]:
 
 
 def index(request: Request, settings: Settings, routes: Sequence[Route], admin_prefix: str) -> dict[str, Any]:
-    """`GET /`: the routes, links to the specs and the mock's own endpoints, as absolute URLs."""
-    origin = origin_of(request, settings.public_url)
+    """`GET /`: the routes, links to the specs and the mock's own endpoints, as absolute URLs (under the
+    request's session prefix, so that a client following them stays in its session); Problem for a bad
+    session id."""
+    origin = origin_of(request, settings.public_url) + path_prefix(
+        request_session(request.scope, request.headers)
+    )
     access = admin_state(settings)
     specs = {name: origin + spec_path(name) for name in SPECS}
     vendor = _vendor_routes(routes)
@@ -117,7 +123,10 @@ def index(request: Request, settings: Settings, routes: Sequence[Route], admin_p
 
 def index_route(settings: Settings, routes: Sequence[Route], admin_prefix: str) -> BaseRoute:
     async def serve(request: Request) -> Response:
-        return JSONResponse(index(request, settings, routes, admin_prefix))
+        try:
+            return JSONResponse(index(request, settings, routes, admin_prefix))
+        except Problem as problem:
+            return problem_response(problem)
 
     return StarletteRoute("/", serve, methods=["GET"])
 

@@ -22,6 +22,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
+from starlette.datastructures import Headers
 from starlette.types import Scope
 
 from mock_server.problems import Problem
@@ -93,10 +94,15 @@ def request_session(scope: Scope, headers: Mapping[str, str]) -> str:
     """The session the path prefix and the header name ("" for neither); Problem for a bad or
     conflicting id. Costs a dict lookup or two for a request without either."""
     from_path: str = scope.get(_SCOPE_KEY, DEFAULT_SESSION)
-    header = headers.get(SESSION_HEADER)
-    if header is None:
-        return from_path
-    return _agreed(from_path, check_session(header, f"header {SESSION_HEADER}"), "path prefix", "header")
+    if isinstance(headers, Headers):  # a header sent twice: every value, never just the first
+        values = headers.getlist(SESSION_HEADER)
+    else:
+        values = [headers[SESSION_HEADER]] if SESSION_HEADER in headers else []
+    header = ""
+    for value in values:
+        named = check_session(value, f"header {SESSION_HEADER}")
+        header = _agreed(header, named, f"header {SESSION_HEADER}", f"header {SESSION_HEADER} again")
+    return _agreed(from_path, header, "path prefix", "header") if values else from_path
 
 
 def key_session(body: Any, session: str) -> tuple[Any, str]:

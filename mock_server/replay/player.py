@@ -11,6 +11,8 @@
   answers it).
 - The recorded webhooks go to the webhook URL the replayed create names, at their recorded offset.
 - Output files are served from the recording at the URLs the proxy gave while recording.
+Each mixmock session (`mock_server/sessions.py`) replays on its own: its creates take their turns and
+its polls advance its jobs, whatever other sessions send.
 `speed` divides every recorded delay (`inf`: none at all, the recorded order only). The rest (no match,
 an id the recording does not know) is answered by the spec, as without a recording.
 """
@@ -65,11 +67,16 @@ class _Session:
 
 @dataclass
 class _Uses:
-    counts: dict[tuple[str, str], int] = field(default_factory=dict)
+    """How many times each (session, operation, body) took a recorded reply: the `_SESSIONS` most recent."""
 
-    def take(self, key: tuple[str, str], recorded: list[Recorded] | tuple[Recorded, ...]) -> Recorded:
+    counts: OrderedDict[tuple[str, str, str], int] = field(default_factory=OrderedDict)
+
+    def take(self, key: tuple[str, str, str], recorded: list[Recorded] | tuple[Recorded, ...]) -> Recorded:
         index = self.counts.get(key, 0)
         self.counts[key] = index + 1
+        self.counts.move_to_end(key)
+        while len(self.counts) > _SESSIONS:
+            self.counts.popitem(last=False)
         return recorded[min(index, len(recorded) - 1)]
 
 
@@ -95,7 +102,7 @@ class Replay:
         self._sleep = sleep
         self._spec_knows = spec_knows  # whether the mock itself made a job with this id
         self._uses = _Uses()
-        self._sessions: OrderedDict[tuple[str, str], _Session] = OrderedDict()
+        self._sessions: OrderedDict[tuple[str, str, str], _Session] = OrderedDict()  # (session, spec, id)
         self._tasks: set[asyncio.Task[None]] = set()
 
     def _scaled(self, seconds: float) -> float:
@@ -112,21 +119,21 @@ class Replay:
         candidates = self.recording.creates.get((operation.operation_id, key or ""))
         if key is None or not candidates:
             return None
-        recorded = self._uses.take((operation.operation_id, key), tuple(candidates))
+        recorded = self._uses.take((intake.session, operation.operation_id, key), tuple(candidates))
         await self._sleep(self._scaled(recorded.time_s))
         if recorded.spec is not None and recorded.job_id is not None:
             lifecycle = self.recording.lifecycles.get((recorded.spec, recorded.job_id))
             if lifecycle is not None:
-                self._start((recorded.spec, recorded.job_id), lifecycle, intake.origin)
+                self._start((intake.session, recorded.spec, recorded.job_id), lifecycle, intake.origin)
                 self._send_webhooks(lifecycle, intake)
         return self._replayed(operation, intake, recorded)
 
     async def _fetch(self, operation: Operation, intake: Intake) -> Replayed | None:
-        job = (operation.spec, intake.path_params.get("id", ""))
+        job = (intake.session, operation.spec, intake.path_params.get("id", ""))
         session = self._sessions.get(job)
         if session is None:
-            lifecycle = self.recording.lifecycles.get(job)
-            if lifecycle is None or not lifecycle.fetches or self._spec_knows(job[1]):
+            lifecycle = self.recording.lifecycles.get(job[1:])
+            if lifecycle is None or not lifecycle.fetches or self._spec_knows(job[2]):
                 return None
             # Polled without a replayed create: the job's clock starts as far back as its first fetch was.
             offset = self._scaled(lifecycle.fetches[0].started - lifecycle.start)
@@ -146,7 +153,7 @@ class Replay:
         return self._replayed(operation, intake, recorded)
 
     def _start(
-        self, job: tuple[str, str], lifecycle: Lifecycle, origin: str, started: float | None = None
+        self, job: tuple[str, str, str], lifecycle: Lifecycle, origin: str, started: float | None = None
     ) -> _Session:
         session = _Session(lifecycle, self._clock.now() if started is None else started, origin)
         self._sessions[job] = session

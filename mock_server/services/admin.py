@@ -8,7 +8,7 @@ POST /_mixmock/reset                                                  forget jou
 Listings are pages, newest last: `next_before` (when not null) is the `before=` of the next older page.
 Each call sees its own session (`mock_server/sessions.py`: `/_session/<id>/_mixmock/...` or the
 `X-Mixmock-Session` header): its journal entries, jobs, deliveries, defaults, and a reset of its own.
-From the default session, `?session=<id>` on a listing looks into that session.
+From the default session, `?session=<id>` on a GET looks into that session; on a change it is a 400.
 Who may call them is decided by `admin_access`: a token (401 without it), or closed (403) when the
 server listens beyond loopback without a token or `--admin open`.
 """
@@ -35,7 +35,15 @@ from mock_server.services.journal import Journal, parse_filters
 from mock_server.sessions import check_session, request_session
 from mock_server.state.jobs import MAX_JOB_ID, Job, Page, StoreError
 
-__all__ = ["DEFAULT_PREFIX", "Admin", "JobsView", "admin_endpoint", "admin_mount"]
+__all__ = [
+    "DEFAULT_PREFIX",
+    "Admin",
+    "JobsView",
+    "admin_endpoint",
+    "admin_mount",
+    "caller_session",
+    "viewed_session",
+]
 
 DEFAULT_PREFIX = "/_mixmock"
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -84,14 +92,24 @@ def _before(request: Request) -> int | None:
     return before
 
 
-def _session(request: Request) -> str:
-    """The caller's session (Problem for a bad or conflicting id)."""
-    return request_session(request.scope, request.headers)
+def caller_session(request: Request) -> str:
+    """The caller's session, for a call that changes one session's state (defaults, reset, rules):
+    Problem for a bad or conflicting id, or for `?session=` naming another session (only a GET looks
+    into another; a change meant for one must never land in the caller's session instead)."""
+    own = request_session(request.scope, request.headers)
+    asked = request.query_params.get("session")
+    if asked is not None and asked != own:
+        detail = (
+            f"session={asked[:80]!r}: only a GET looks into another session; send this "
+            f"{request.method} with X-Mixmock-Session or under /_session/<id>/"
+        )
+        raise Problem(400, "bad-query", "Bad query", detail)
+    return own
 
 
-def _viewed(request: Request) -> str:
-    """The session a listing shows: the caller's, or from the default session `?session=<id>`."""
-    own = _session(request)
+def viewed_session(request: Request) -> str:
+    """The session a GET shows: the caller's, or from the default session `?session=<id>`."""
+    own = request_session(request.scope, request.headers)
     asked = request.query_params.get("session")
     if asked is None or asked == own:
         return own
@@ -186,7 +204,7 @@ def _routes(admin: Admin) -> list[BaseRoute]:
         pairs = [(name, value) for name, value in request.query_params.multi_items()]
         pairs = [(name, value) for name, value in pairs if name not in ("limit", "before", "session")]
         try:
-            filters = parse_filters([*pairs, ("session", _viewed(request))])
+            filters = parse_filters([*pairs, ("session", viewed_session(request))])
         except ValueError as error:
             raise Problem(400, "bad-query", "Bad query", str(error)) from None
         limit = _limit(request)
@@ -195,7 +213,7 @@ def _routes(admin: Admin) -> list[BaseRoute]:
         return _json({"requests": [entry.as_dict() for entry in entries], "next_before": older})
 
     async def jobs(request: Request) -> Response:
-        session, limit = _viewed(request), _limit(request)
+        session, limit = viewed_session(request), _limit(request)
         page = _session_page(
             lambda before: admin.jobs.page(limit, before=before),
             lambda job: job.session == session,
@@ -209,7 +227,7 @@ def _routes(admin: Admin) -> list[BaseRoute]:
         raw = request.path_params["job_id"]
         job_id = _id(raw)
         found = None if job_id is None else admin.jobs.get(job_id)
-        if found is None or found.session != _viewed(request):
+        if found is None or found.session != viewed_session(request):
             shown = raw if len(raw) <= 40 else f"{raw[:40]}... ({len(raw)} characters)"
             raise Problem(404, "no-job", "No such job", f"no job has id {shown!r}")
         return _json(_job_dict(found))
@@ -219,7 +237,7 @@ def _routes(admin: Admin) -> list[BaseRoute]:
         if state is not None and state not in get_args(DeliveryState):
             known = ", ".join(get_args(DeliveryState))
             raise Problem(400, "bad-query", "Bad query", f"state={state[:40]!r} is not one of {known}")
-        session, limit = _viewed(request), _limit(request)
+        session, limit = viewed_session(request), _limit(request)
         page = _session_page(
             lambda before: admin.deliveries.page(state, limit, before=before),  # type: ignore[arg-type]
             lambda delivery: delivery.session == session,
@@ -231,7 +249,7 @@ def _routes(admin: Admin) -> list[BaseRoute]:
         return _json({"deliveries": found, "next_before": page.next_before})
 
     async def defaults(request: Request) -> Response:
-        session = _session(request)
+        session = viewed_session(request) if request.method == "GET" else caller_session(request)
         if request.method == "PUT":
             body = await _defaults_body(request)
             try:
@@ -243,7 +261,7 @@ def _routes(admin: Admin) -> list[BaseRoute]:
         return _json(admin.defaults.get(session).as_dict())
 
     async def reset(request: Request) -> Response:
-        session = _session(request)
+        session = caller_session(request)
         admin.journal.clear(session)
         admin.deliveries.clear(session)
         admin.defaults.clear(session)

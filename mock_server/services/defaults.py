@@ -7,7 +7,6 @@ without restarting the mock; a request's own Prefer header still wins over these
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -17,6 +16,7 @@ from mock_server.pipeline.preferences import Prefer, PreferenceError, parse_pref
 from mock_server.state.database import close_database, open_database
 from mock_server.state.jobs import StoreError
 from mock_server.state.session_rows import SessionCache, SessionRows
+from mock_server.state.signal import SignalFile
 from openapi.vocabulary import SCENARIOS
 
 __all__ = [
@@ -100,19 +100,19 @@ class DefaultsStore(Protocol):
 class SQLiteDefaults:
     """The current defaults in the job store's SQLite file (one row), read by every worker.
 
-    Reading the row costs a SQLite read transaction, and every request asks. So each change also appends
-    one byte to a signal file beside the store (`<store>-defaults`), and `get` reads the row again only
-    when that file's size differs from what it was at the last read: a stat() per request, and a change
-    made through any process is seen by the next request in every process. Sessions other than the
-    default keep theirs in `session_defaults` (`state/session_rows.py`), under the same signal.
+    Reading the row costs a SQLite read transaction, and every request asks. So each change also touches
+    a signal file beside the store (`<store>-defaults`, `state/signal.py`, kept small), and `get` reads
+    the row again only when its version differs from the one at the last read: a stat() per request,
+    and a change made through any process is seen by the next request in every process. Sessions other
+    than the default keep theirs in `session_defaults` (`state/session_rows.py`), under the same signal.
     """
 
     def __init__(self, path: str) -> None:
         self._database = open_database(path)
         self._closed = False
         key = self._database.key
-        self._signal = None if key == ":memory:" else key + "-defaults"
-        self._seen: int | None = None  # the signal's size when `_current` was read; None: read again
+        self._signal = SignalFile(None if key == ":memory:" else key + "-defaults")
+        self._seen: tuple[int, int, int] | None = None  # the signal's version at the last read; None: read
         self._current = Defaults()
         self._sessions = SessionRows(self._database, "session_defaults")
         self._cached: SessionCache[Defaults] = SessionCache()
@@ -125,16 +125,8 @@ class SQLiteDefaults:
             self.close()
             raise
 
-    def _version(self) -> int:
-        if self._signal is None:
-            return 0
-        try:
-            return os.stat(self._signal).st_size
-        except FileNotFoundError:
-            return 0
-
     def get(self, session: str = "") -> Defaults:
-        version = self._version()  # before the read: a change after it shows as a new size next time
+        version = self._signal.version()  # before the read: a change after it shows next time
         if session:
             cached = self._cached.get(session, version)
             if cached is not None:
@@ -167,13 +159,11 @@ class SQLiteDefaults:
         """Signal a change, after it is committed: every reader's next `get` reads the row again."""
         self._seen = None
         self._cached.clear()
-        if self._signal is not None:
-            try:
-                with open(self._signal, "ab") as signal:
-                    signal.write(b".")
-            except OSError as error:
-                why = f"its defaults signal file {self._signal!r} cannot be written: {error.strerror}"
-                raise StoreError(repr(self._database.key), why) from None
+        try:
+            self._signal.touch()
+        except OSError as error:
+            why = f"its defaults signal file {self._signal.path!r} cannot be written: {error.strerror}"
+            raise StoreError(repr(self._database.key), why) from None
 
     def close(self) -> None:
         if not self._closed:

@@ -25,9 +25,10 @@ from starlette.routing import BaseRoute, Route
 from mock_server.pipeline.limits import BodyLimits, decode_json, read_limited
 from mock_server.pipeline.scenario_rules import RulesError
 from mock_server.problems import Problem
+from mock_server.services.admin import caller_session, viewed_session
 from mock_server.services.rule_book import RuleBook
 from mock_server.services.rules import MAX_RULE_BYTES, RuleConflictError
-from mock_server.sessions import request_session
+from mock_server.sessions import path_prefix
 
 __all__ = ["rules_routes"]
 
@@ -60,11 +61,11 @@ def rules_routes(book: RuleBook, prefix: str, guard: Callable[[Endpoint], Endpoi
     """The routes at `{prefix}/rules`, each behind `guard` (the admin API's access check)."""
 
     async def collection(request: Request) -> Response:
-        session = request_session(request.scope, request.headers)
+        session = viewed_session(request) if request.method == "GET" else caller_session(request)
         try:
             if request.method == "POST":
                 added = book.run_time.add(await _body(request, _ONE), session)
-                location = f"{prefix}/rules/{added['id']}"
+                location = f"{path_prefix(session)}{prefix}/rules/{added['id']}"  # followed, still in it
                 return JSONResponse({"source": "api", **added}, 201, headers={"Location": location})
             if request.method == "PUT":
                 book.run_time.replace(await _body(request, _ALL), session)
@@ -76,7 +77,7 @@ def rules_routes(book: RuleBook, prefix: str, guard: Callable[[Endpoint], Endpoi
 
     async def one(request: Request) -> Response:
         key: str = request.path_params["key"]
-        session = request_session(request.scope, request.headers)
+        session = viewed_session(request) if request.method == "GET" else caller_session(request)
         found = book.find(key, session)
         if found is None:
             raise _not_found(key)

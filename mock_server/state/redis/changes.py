@@ -11,7 +11,9 @@ new value. A lost subscription (Redis restarted) counts as a change, and is made
 from __future__ import annotations
 
 import contextlib
+import math
 import select
+import time
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
@@ -79,7 +81,7 @@ class ChangeFeed:
 class WatchedKey(Generic[T]):
     """One Redis key's value, decoded, read again only when its change feed says so; and the values of
     sessions other than the default (`<key>:session:<id>`, changed under the same channel), each read
-    again after any change message.
+    again after any change message, or once its key's time to live has run out (an expiry sends none).
 
     `remember` is for this process's own write: its own message may arrive a moment after the write's
     reply."""
@@ -91,7 +93,7 @@ class WatchedKey(Generic[T]):
         self._decode = decode
         self.current = decode(None)
         self.generation = 0  # counts the changes seen: a session's value read at an older one is stale
-        self._sessions: SessionCache[T] = SessionCache()
+        self._sessions: SessionCache[tuple[T, float]] = SessionCache()  # (value, when its key expires)
 
     def session_key(self, session: str) -> str:
         return f"{self.key}:session:{session}" if session else self.key
@@ -108,13 +110,19 @@ class WatchedKey(Generic[T]):
         if not session:
             return self.current
         cached = self._sessions.get(session, self.generation)
-        if cached is not None:
-            return cached
-        value = self._decode(self._redis.get(self.session_key(session)))
-        return self._sessions.put(session, self.generation, value)
+        if cached is not None and time.monotonic() < cached[1]:
+            return cached[0]
+        with self._redis.pipeline(transaction=False) as pipe:  # an expiry sends no message: keep its time
+            pipe.get(self.session_key(session))
+            pipe.pttl(self.session_key(session))
+            raw, ttl_ms = pipe.execute()
+        return self.remember(session, self._decode(raw), ttl_ms / 1000 if ttl_ms >= 0 else None)
 
-    def remember(self, session: str, value: T) -> None:
+    def remember(self, session: str, value: T, ttl_s: float | None = None) -> T:
+        """Keep `value` as this process's own write made it (a session's, expiring after `ttl_s`)."""
         if session:
-            self._sessions.put(session, self.generation, value)
+            expires = math.inf if ttl_s is None else time.monotonic() + ttl_s
+            self._sessions.put(session, self.generation, (value, expires))
         else:
             self.current = value
+        return value

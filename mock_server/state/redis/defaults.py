@@ -51,7 +51,7 @@ class RedisDefaults:
             )
             pipe.publish(self._channel, "set")
             pipe.execute()
-        self._value.remember(session, defaults)
+        self._value.remember(session, defaults, self._ttl_ms / 1000 if session else None)
 
     @guarded
     def clear(self, session: str = "") -> None:

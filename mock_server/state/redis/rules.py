@@ -48,7 +48,7 @@ class RedisRules:
 
         updated: RuleSet = self._redis.transaction(attempt, key, value_from_callable=True)
         if session:  # this process's own message may arrive a moment after the reply
-            self._value.remember(session, updated)
+            self._value.remember(session, updated, self._ttl_ms / 1000)
         return updated
 
     def close(self) -> None:

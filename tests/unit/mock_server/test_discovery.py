@@ -93,3 +93,28 @@ def test_the_startup_block_says_a_launch_store_goes_with_the_launch() -> None:
     assert "admin API /_mixmock/: off" in block
     named = startup_block(Settings(store="jobs.sqlite3"), ROUTES, "/_mixmock")
     assert "store: jobs.sqlite3\n" in named
+
+
+@pytest.mark.parametrize(
+    ("path", "headers"),
+    [
+        pytest.param("/_session/t1/", {}, id="path"),
+        pytest.param("/_session/t1", {}, id="path-no-slash"),
+        pytest.param("/", {"X-Mixmock-Session": "t1"}, id="header"),
+    ],
+)
+def test_the_index_seen_from_a_session_links_inside_it(
+    mock_client: ClientFactory, path: str, headers: dict[str, str]
+) -> None:
+    with mock_client() as client:
+        index = client.get(path, headers=headers).json()
+        links = [*index["specs"].values(), index["files"], index["health"], index["ready"], index["admin"]]
+        links += [route["spec_url"] for route in index["routes"]]
+        assert all(link.startswith("http://mock.test/_session/t1/") for link in links), links
+        admin = client.get(index["admin"] + "defaults")  # followed without the header: still t1's
+        client.put("/_session/t1/_mixmock/defaults", json={"prefer": "scenario=failed"})
+        assert client.get(index["admin"] + "defaults").json()["prefer"] == "scenario=failed"
+        assert admin.status_code == 200
+        bad = client.get("/", headers={"X-Mixmock-Session": "a b"})
+        assert bad.status_code == 400
+        assert "'a b'" in bad.json()["detail"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from starlette.datastructures import Headers
 
 from mock_server.problems import Problem
 from mock_server.sessions import (
@@ -151,3 +152,17 @@ def test_a_reset_starts_a_session_over_and_the_cache_is_bounded() -> None:
     randoms.random("b")
     randoms.random("c")
     assert len(randoms._sessions) == 2  # "a" went first
+
+
+def test_a_header_sent_twice_with_two_ids_is_a_problem_naming_both() -> None:
+    twice = Headers(raw=[(b"x-mixmock-session", b"t1"), (b"x-mixmock-session", b"t2")])
+    with pytest.raises(Problem) as raised:
+        request_session({}, twice)
+    assert raised.value.status == 400
+    assert "'t1'" in raised.value.detail
+    assert "'t2'" in raised.value.detail
+    same = Headers(raw=[(b"x-mixmock-session", b"t1"), (b"x-mixmock-session", b"t1")])
+    assert request_session({}, same) == "t1"
+    bad_second = Headers(raw=[(b"x-mixmock-session", b"t1"), (b"x-mixmock-session", b"a b")])
+    with pytest.raises(Problem, match="'a b'"):
+        request_session({}, bad_second)

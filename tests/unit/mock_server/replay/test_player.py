@@ -44,12 +44,12 @@ class Player:
             load_recording(folder), speed, self.clock, WebhookPolicy(), client=client, sleep=sleep
         )
 
-    def create(self, body: dict[str, Any] = BODY) -> Any:
-        intake = Intake(body, None, {}, ORIGIN, {})
+    def create(self, body: dict[str, Any] = BODY, session: str = "") -> Any:
+        intake = Intake(body, None, {}, ORIGIN, {}, session=session)
         return asyncio.run(self.replay.answer(OPERATIONS["img_mixer"], intake))
 
-    def fetch(self, job: int) -> Any:
-        intake = Intake({"key": "k"}, None, {"id": str(job)}, ORIGIN, {})
+    def fetch(self, job: int, session: str = "") -> Any:
+        intake = Intake({"key": "k"}, None, {"id": str(job)}, ORIGIN, {}, session=session)
         replayed = asyncio.run(self.replay.answer(OPERATIONS["fetch_v6"], intake))
         return None if replayed is None else json.loads(bytes(replayed.response.body))
 
@@ -164,6 +164,26 @@ def test_equal_creates_get_their_recorded_replies_in_order_then_the_last(tmp_pat
         tape.create(at, BODY, processing(job))
     player = Player(tape.save(tmp_path))
     assert [player.create().job_id for _ in range(3)] == [1, 2, 2]
+
+
+def test_each_session_replays_the_recording_on_its_own(
+    tmp_path: Path, lifecycle: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("mock_server.replay.player._SESSIONS", 20)
+    tape = Tape()
+    for job, at in ((1, 0.0), (2, 1.0)):
+        tape.create(at, BODY, processing(job))
+    player = Player(tape.save(tmp_path / "creates"))
+    assert [player.create(session="t1").job_id for _ in range(2)] == [1, 2]
+    assert [player.create(session=s).job_id for s in ("t2", "", "t2")] == [1, 1, 2]  # never t1's turn
+    player = Player(lifecycle, speed=float("inf"))
+    assert [player.fetch(349, "t1")["status"] for _ in range(3)] == ["processing", "processing", "success"]
+    assert player.fetch(349, "t2")["status"] == "processing"  # t1's polls are not t2's
+    for index in range(30):  # many sessions: what replay remembers of them stays bounded
+        player.create(session=f"s{index}")
+        player.fetch(349, f"s{index}")
+    assert len(player.replay._uses.counts) <= 20
+    assert len(player.replay._sessions) <= 20
 
 
 def test_recorded_files_are_served_and_others_are_404(lifecycle: Path) -> None:

@@ -218,3 +218,22 @@ def test_a_closed_admin_api_names_how_to_open_it(admin: Admin) -> None:
         reply = client.get("/_mixmock/requests")
     assert reply.status_code == 403
     assert reply.json()["title"] == "Admin API closed"
+
+
+def test_a_change_naming_another_session_in_the_query_is_refused_not_applied_to_the_callers(
+    admin: Admin, client: TestClient
+) -> None:
+    admin.journal.append(entry("img_mixer", 41))
+    admin.defaults.set(Defaults(prefer="scenario=failed"), "t1")
+    for method, path in [("POST", "/_mixmock/reset"), ("DELETE", "/_mixmock/defaults")]:
+        refused = client.request(method, path, params={"session": "t1"})
+        assert refused.status_code == 400, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert "'t1'" in refused.json()["detail"]
+    refused = client.put("/_mixmock/defaults?session=t1", json={"prefer": "scenario=processing"})
+    assert refused.status_code == 400
+    assert len(client.get("/_mixmock/requests").json()["requests"]) == 1  # the caller's journal is kept
+    assert client.get("/_mixmock/defaults").json() == {"prefer": None, "ratios": None}
+    assert client.get("/_mixmock/defaults?session=t1").json()["prefer"] == "scenario=failed"  # a GET looks
+    same = client.post("/_mixmock/reset", params={"session": ""})  # naming the caller's own is fine
+    assert same.status_code == 200

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from mock_server.services.defaults import Defaults, DefaultsError, SQLiteDefaults, parse_defaults
+from mock_server.state.signal import WRAP_BYTES
 
 pytestmark = [pytest.mark.unit, pytest.mark.timeout(30)]
 
@@ -41,6 +42,19 @@ def test_the_row_is_read_again_only_after_a_signalled_change(tmp_path: Path) -> 
         signal.write(b".")
     assert defaults.get() == Defaults("scenario=failed", None)
     defaults.close()
+
+
+def test_the_signal_file_stays_small_however_many_sessions_reset(tmp_path: Path) -> None:
+    """Every test of the pytest plugin resets its session, which clears its defaults: a byte each."""
+    path = str(tmp_path / "jobs.sqlite3")
+    writer, reader = SQLiteDefaults(path), SQLiteDefaults(path)
+    for index in range(2 * WRAP_BYTES):
+        writer.clear(f"t{index}")
+    writer.set(PROCESSING, "t1")
+    assert reader.get("t1") == PROCESSING  # changes are still seen across the wrap
+    assert (tmp_path / "jobs.sqlite3-defaults").stat().st_size <= WRAP_BYTES
+    writer.close()
+    reader.close()
 
 
 def test_an_in_memory_store_sees_its_own_changes() -> None:

@@ -166,3 +166,39 @@ def test_without_the_admin_api_there_is_no_rules_api(mock_client: ClientFactory)
     with mock_client(admin="off") as client:
         reply = client.get(RULES)
     assert reply.status_code == 404
+
+
+def test_a_rules_change_naming_another_session_in_the_query_is_refused(mock_client: ClientFactory) -> None:
+    rule = {"when": {"prompt": {"contains": "boom"}}, "then": {"scenario": "failed"}}
+    with mock_client() as client:
+        assert client.post("/_session/t1/_mixmock/rules", json=rule).status_code == 201
+        for method in ("POST", "PUT", "DELETE"):
+            refused = client.request(method, "/_mixmock/rules", params={"session": "t1"}, json=[rule])
+            assert refused.status_code == 400, (method, refused.text)
+            assert "'t1'" in refused.json()["detail"]
+        assert client.delete("/_mixmock/rules/r1", params={"session": "t1"}).status_code == 400
+        assert client.get("/_mixmock/rules").json()["rules"] == []  # nothing landed in the default session
+        looked = client.get("/_mixmock/rules", params={"session": "t1"}).json()["rules"]
+        assert [found["id"] for found in looked] == ["r1"]
+        assert client.get("/_mixmock/rules/r1", params={"session": "t1"}).json()["id"] == "r1"
+        assert len(client.get("/_session/t1/_mixmock/rules").json()["rules"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("path", "headers"),
+    [
+        pytest.param("/_session/t1/_mixmock/rules", {}, id="path"),
+        pytest.param("/_mixmock/rules", {"X-Mixmock-Session": "t1"}, id="header"),
+    ],
+)
+def test_the_location_of_a_sessions_rule_keeps_the_session(
+    mock_client: ClientFactory, path: str, headers: dict[str, str]
+) -> None:
+    rule = {"when": {"prompt": {"contains": "boom"}}, "then": {"scenario": "failed"}}
+    with mock_client() as client:
+        client.post("/_mixmock/rules", json={**rule, "name": "the-default-sessions"})  # r1 of the default
+        added = client.post(path, json=rule, headers=headers)
+        assert added.status_code == 201
+        assert added.headers["location"] == "/_session/t1/_mixmock/rules/r1"
+        followed = client.get(added.headers["location"])  # a client that follows it, with no header
+        assert followed.json()["when"] == rule["when"]

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 import redis
 
+from mock_server.services.defaults import Defaults
+from mock_server.services.rules import RuleSet
+from mock_server.settings import Settings
+from mock_server.state.backends import open_backend
 from mock_server.state.jobs import StoreError
 from mock_server.state.redis.connection import Keys, connect
 from mock_server.state.redis.job_store import RedisJobStore
@@ -100,3 +105,32 @@ def test_an_unreachable_redis_is_a_store_error_naming_it_without_its_password_an
 def test_store_urls_are_checked_before_connecting(url: str, problem: str | None) -> None:
     found = redis_url_problem(url)
     assert found is None if problem is None else problem in (found or "")
+
+
+def test_a_sessions_defaults_and_rules_expire_in_every_process_that_read_them(
+    redis_service: RedisServer, redis_prefix: str
+) -> None:
+    """A session's defaults and rules expire `job_ttl_s` after their last change, also for a process that
+    read them before (no change message comes with an expiry)."""
+    settings = Settings(store=redis_service.url, store_prefix=redis_prefix, job_ttl_s=1.0, access_log=False)
+    writer, reader = open_backend(settings), open_backend(settings)
+    rule = {"id": "r1", "when": {"prompt": {"contains": "boom"}}, "then": {"scenario": "failed"}}
+    try:
+        writer.defaults.set(Defaults.of("scenario=failed", None), "t1")
+        writer.rules.update(lambda current: RuleSet((rule,), 2), "t1")
+        assert reader.defaults.get("t1").prefer == "scenario=failed"  # read, and kept by the reader
+        assert len(reader.rules.load("t1").rules) == 1
+        client = redis.Redis.from_url(redis_service.url)
+        keys = Keys(redis_prefix)
+        stored = [keys("defaults") + ":session:t1", keys("rules") + ":session:t1"]
+        deadline = time.monotonic() + 30.0
+        while client.exists(*stored) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert client.exists(*stored) == 0
+        client.close()
+        assert reader.defaults.get("t1").empty
+        assert reader.rules.load("t1").rules == ()
+        assert writer.defaults.get("t1").empty
+    finally:
+        writer.close()
+        reader.close()
