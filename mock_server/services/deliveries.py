@@ -69,15 +69,9 @@ class Delivery:
     finished_at: float | None = None  # when the job was first seen done: the retry window starts there
     session: str = ""  # the job's session (mock_server/sessions.py): whose admin views show it
 
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-class DeliveryStore(Protocol):
-    """Where deliveries live; every method raises StoreError when the store fails."""
-
-    def add(
-        self,
+    @classmethod
+    def new(
+        cls,
         job_id: int,
         url: str,
         *,
@@ -87,7 +81,21 @@ class DeliveryStore(Protocol):
         attempt: Attempt | None = None,
         session: str = "",
     ) -> Delivery:
-        """The job's delivery, created unless it exists already (then returned as it is)."""
+        """A delivery to add (`DeliveryStore.add`), with its first attempt if it has one already (a
+        refused webhook's); the store gives its id."""
+        attempts = (attempt,) if attempt else ()
+        return cls(0, job_id, url, state, next_at, created_at, attempts, session=session)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class DeliveryStore(Protocol):
+    """Where deliveries live; every method raises StoreError when the store fails."""
+
+    def add(self, draft: Delivery) -> Delivery:
+        """The delivery of the draft's job (`Delivery.new`), created unless the job has one already (then
+        that one is returned as it is); the store gives its id."""
         ...
 
     def claim_due(self, now: float, *, owner: str, lease_s: float, limit: int = 64) -> list[Delivery]:
@@ -177,27 +185,15 @@ class SQLiteDeliveries:
             self.close()
             raise
 
-    def add(
-        self,
-        job_id: int,
-        url: str,
-        *,
-        created_at: float,
-        next_at: float,
-        state: DeliveryState,
-        attempt: Attempt | None = None,
-        session: str = "",
-    ) -> Delivery:
-        attempts = (attempt,) if attempt else ()
-        draft = Delivery(0, job_id, url, state, next_at, created_at, attempts, session=session)
+    def add(self, draft: Delivery) -> Delivery:
         with self._database.writing as db:
             db.execute(
                 "INSERT OR IGNORE INTO webhook_deliveries (job_id, state, next_at, doc) VALUES (?, ?, ?, ?)",
-                (job_id, state, next_at, encode_delivery(draft)),
+                (draft.job_id, draft.state, draft.next_at, encode_delivery(draft)),
             )
-        found = self.for_job(job_id)
+        found = self.for_job(draft.job_id)
         if found is None:  # pragma: no cover - the row was just written
-            raise RuntimeError(f"the delivery of job {job_id} was not stored")
+            raise RuntimeError(f"the delivery of job {draft.job_id} was not stored")
         return found
 
     def claim_due(self, now: float, *, owner: str, lease_s: float, limit: int = 64) -> list[Delivery]:

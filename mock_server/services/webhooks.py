@@ -125,19 +125,23 @@ class WebhookDispatcher:
             log.warning("webhook for job %s refused: %s", job.id, why)
             refused = Attempt(now, None, f"refused: {why}")
             return self.deliveries.add(
-                job.id,
-                job.webhook,
-                created_at=now,
-                next_at=now,
-                state="refused",
-                attempt=refused,
-                session=job.session,
+                Delivery.new(
+                    job.id,
+                    job.webhook,
+                    created_at=now,
+                    next_at=now,
+                    state="refused",
+                    attempt=refused,
+                    session=job.session,
+                )
             )
         due = job.ready_at if job.state == "processing" and job.ready_at is not None else now
         if due <= now:
             self._wake.set()
         return self.deliveries.add(
-            job.id, job.webhook, created_at=now, next_at=due, state="pending", session=job.session
+            Delivery.new(
+                job.id, job.webhook, created_at=now, next_at=due, state="pending", session=job.session
+            )
         )
 
     async def job_finished(self, job: Job) -> None:

@@ -19,12 +19,12 @@ Redis (whose Lua JSON would turn `[]` into `{}` and round floats).
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import redis
 
 from mock_server.services.deliveries import (
-    Attempt,
     Delivery,
     DeliveryState,
     Turn,
@@ -159,21 +159,12 @@ class RedisDeliveries:
         return self._keys("delivery", int(job_id))
 
     @guarded
-    def add(
-        self,
-        job_id: int,
-        url: str,
-        *,
-        created_at: float,
-        next_at: float,
-        state: DeliveryState,
-        attempt: Attempt | None = None,
-        session: str = "",
-    ) -> Delivery:
-        draft = Delivery(job_id, job_id, url, state, next_at, created_at, session=session)
-        attempts = f"[{encode_attempt(attempt)}]" if attempt else "[]"
+    def add(self, draft: Delivery) -> Delivery:
+        job_id = draft.job_id
+        doc = encode_delivery(replace(draft, id=job_id, attempts=()))  # the attempts live in their own list
+        attempts = "[" + ",".join(map(encode_attempt, draft.attempts)) + "]"
         keys = [self._key(job_id), self._keys("deliveries:due"), self._keys("deliveries"), self._ids]
-        args = [job_id, state, repr(next_at), encode_delivery(draft), repr(created_at), attempts]
+        args = [job_id, draft.state, repr(draft.next_at), doc, repr(draft.created_at), attempts]
         return _delivery(job_id, self._add(keys=keys, args=args))
 
     @property

@@ -13,7 +13,7 @@ from mock_server.engines.base import ImageJob
 from mock_server.services.admin import Admin, admin_mount
 from mock_server.services.admin_access import admin_access
 from mock_server.services.defaults import Defaults, SQLiteDefaults
-from mock_server.services.deliveries import Attempt, SQLiteDeliveries
+from mock_server.services.deliveries import Attempt, Delivery, SQLiteDeliveries
 from mock_server.services.journal import JournalEntry, SQLiteJournal
 from mock_server.services.redaction import REDACTED
 from mock_server.state.jobs import Job, Page
@@ -94,9 +94,11 @@ def test_jobs_are_listed_and_read_one_by_one(client: TestClient, admin: Admin) -
 def test_webhook_deliveries_show_every_attempt(admin: Admin, client: TestClient) -> None:
     refused = Attempt(5.0, None, "refused: host 'example.com' is not an allowed webhook host")
     admin.deliveries.add(
-        1, "http://example.com/h", created_at=5.0, next_at=5.0, state="refused", attempt=refused
+        Delivery.new(1, "http://example.com/h", created_at=5.0, next_at=5.0, state="refused", attempt=refused)
     )
-    admin.deliveries.add(2, "http://127.0.0.1:1/h", created_at=5.0, next_at=9.0, state="pending")
+    admin.deliveries.add(
+        Delivery.new(2, "http://127.0.0.1:1/h", created_at=5.0, next_at=9.0, state="pending")
+    )
     everything = client.get("/_mixmock/webhooks").json()["deliveries"]
     assert [(d["job_id"], d["state"]) for d in everything] == [(1, "refused"), (2, "pending")]
     assert everything[0]["attempts"] == [{"at": 5.0, "status": None, "error": refused.error}]
@@ -133,7 +135,9 @@ def test_reset_forgets_journal_deliveries_and_defaults(admin: Admin, client: Tes
     resets: list[str] = []
     admin.on_reset = resets.append
     admin.journal.append(entry("img_mixer", 1))
-    admin.deliveries.add(1, "http://127.0.0.1:1/h", created_at=0.0, next_at=0.0, state="pending")
+    admin.deliveries.add(
+        Delivery.new(1, "http://127.0.0.1:1/h", created_at=0.0, next_at=0.0, state="pending")
+    )
     admin.defaults.set(Defaults("scenario=error"))
     assert client.post("/_mixmock/reset").json() == {"reset": True, "session": ""}
     assert len(admin.journal) == 0

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from mock_server.services.deliveries import Attempt, DeliveryStore, Turn
+from mock_server.services.deliveries import Attempt, Delivery, DeliveryStore, Turn
 from mock_server.state.jobs import StoreError
 from tests.conftest import StateOpener
 
@@ -31,12 +31,14 @@ def other(open_state: StateOpener) -> DeliveryStore:
 
 def pending(store: DeliveryStore, *job_ids: int, at: float = 0.0) -> None:
     for job_id in job_ids:
-        store.add(job_id, HOOK, created_at=0.0, next_at=at, state="pending")
+        store.add(Delivery.new(job_id, HOOK, created_at=0.0, next_at=at, state="pending"))
 
 
 def test_adding_twice_keeps_the_first_delivery(store: DeliveryStore) -> None:
-    first = store.add(1, HOOK, created_at=0.0, next_at=5.0, state="pending")
-    again = store.add(1, "http://127.0.0.1:9/other", created_at=1.0, next_at=0.0, state="refused")
+    first = store.add(Delivery.new(1, HOOK, created_at=0.0, next_at=5.0, state="pending"))
+    again = store.add(
+        Delivery.new(1, "http://127.0.0.1:9/other", created_at=1.0, next_at=0.0, state="refused")
+    )
     assert again == first
     assert (first.job_id, first.url, first.state, first.next_at) == (1, HOOK, "pending", 5.0)
     assert store.for_job(1) == first
@@ -46,7 +48,7 @@ def test_adding_twice_keeps_the_first_delivery(store: DeliveryStore) -> None:
 def test_a_refused_delivery_keeps_its_attempt_and_is_never_due(store: DeliveryStore) -> None:
     refused = Attempt(1.0, None, "refused: host 'example.com' is not allowed")
     added = store.add(
-        3, "http://example.com/h", created_at=1.0, next_at=1.0, state="refused", attempt=refused
+        Delivery.new(3, "http://example.com/h", created_at=1.0, next_at=1.0, state="refused", attempt=refused)
     )
     assert added.attempts == (refused,)
     assert store.claim_due(100.0, owner="one", lease_s=LEASE) == []
@@ -127,7 +129,11 @@ def test_attempts_are_appended_not_overwritten(store: DeliveryStore) -> None:
 
 def test_pages_filter_by_state_and_continue_with_before(store: DeliveryStore) -> None:
     for job_id in range(1, 6):
-        store.add(job_id, HOOK, created_at=0.0, next_at=0.0, state="pending" if job_id % 2 else "refused")
+        store.add(
+            Delivery.new(
+                job_id, HOOK, created_at=0.0, next_at=0.0, state="pending" if job_id % 2 else "refused"
+            )
+        )
     first = store.page(limit=2)
     assert [d.job_id for d in first.items] == [4, 5]
     assert [d.job_id for d in store.page(limit=2, before=first.next_before).items] == [2, 3]
@@ -137,7 +143,7 @@ def test_pages_filter_by_state_and_continue_with_before(store: DeliveryStore) ->
 
 def test_a_page_stops_at_its_byte_budget(store: DeliveryStore) -> None:
     for job_id in range(1, 5):
-        delivery = store.add(job_id, HOOK, created_at=0.0, next_at=0.0, state="pending")
+        delivery = store.add(Delivery.new(job_id, HOOK, created_at=0.0, next_at=0.0, state="pending"))
         (claimed,) = store.claim_due(1.0, owner="one", lease_s=LEASE)
         store.release(claimed.id, "one", Turn("gave_up", 1.0, payload={"meta": "m" * 50_000}))
         assert claimed.id == delivery.id
@@ -147,9 +153,9 @@ def test_a_page_stops_at_its_byte_budget(store: DeliveryStore) -> None:
 
 
 def test_purge_keeps_pending_deliveries(store: DeliveryStore) -> None:
-    store.add(1, HOOK, created_at=0.0, next_at=0.0, state="refused")
-    store.add(2, HOOK, created_at=0.0, next_at=0.0, state="pending")
-    store.add(3, HOOK, created_at=100.0, next_at=0.0, state="delivered")
+    store.add(Delivery.new(1, HOOK, created_at=0.0, next_at=0.0, state="refused"))
+    store.add(Delivery.new(2, HOOK, created_at=0.0, next_at=0.0, state="pending"))
+    store.add(Delivery.new(3, HOOK, created_at=100.0, next_at=0.0, state="delivered"))
     assert store.purge(before=50.0) == 1
     assert [d.job_id for d in store.page().items] == [2, 3]
     assert [d.job_id for d in store.page("pending").items] == [2]
@@ -164,7 +170,7 @@ def test_clear_forgets_every_delivery(store: DeliveryStore) -> None:
 
 def test_a_session_is_cleared_alone_and_keeps_its_session(store: DeliveryStore, other: DeliveryStore) -> None:
     for job_id, session in ((1, ""), (2, "t1"), (3, "t2"), (4, "t1")):
-        store.add(job_id, HOOK, created_at=0.0, next_at=0.0, state="pending", session=session)
+        store.add(Delivery.new(job_id, HOOK, created_at=0.0, next_at=0.0, state="pending", session=session))
     assert [(d.job_id, d.session) for d in other.page().items] == [(1, ""), (2, "t1"), (3, "t2"), (4, "t1")]
     other.clear("t1")
     assert [d.job_id for d in store.page().items] == [1, 3]

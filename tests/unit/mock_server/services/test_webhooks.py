@@ -235,7 +235,7 @@ def test_pending_deliveries_survive_a_restart(tmp_path: Path) -> None:
     clock = ManualClock()
     jobs = {349: job()}
     first = SQLiteDeliveries(path)
-    first.add(349, HOOK, created_at=clock.now(), next_at=clock.now(), state="pending")
+    first.add(Delivery.new(349, HOOK, created_at=clock.now(), next_at=clock.now(), state="pending"))
     first.close()
     receiver = Receiver()
     hooks = dispatcher(receiver, jobs, clock)
