@@ -13,7 +13,9 @@ so a client pointed at it sees only the test's jobs, journal, defaults and rules
 run at once (`pytest -n 4`) against one mock; `mixmock.headers` holds the session header for clients
 that prefer it. The fixture resets its session first (`mixmock.rule(...)` adds a rule for the test).
 Override `mixmock_settings` to configure; `--mixmock-url URL` (or the ini option `mixmock_url`) uses a
-mock that is already running (a CI service container shared by several jobs) instead.
+mock that is already running (a CI service container shared by several jobs) instead: then each run's
+ids start with a token of the run (`$MIXMOCK_RUN`, else a random one shared by its xdist workers), so
+two jobs running the same tests against one mock stay apart.
 `mixmock_asgi` is the same API in-process: `mixmock_asgi.client` is an `httpx.Client` bound to the app
 (no socket, no Starlette TestClient, so it adds no warning to a suite run with `-W error`).
 """
@@ -23,6 +25,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -34,7 +38,15 @@ import pytest
 if TYPE_CHECKING:
     from mock_server.settings import Settings
 
-__all__ = ["Mixmock", "mixmock", "mixmock_asgi", "mixmock_server", "mixmock_settings", "session_for_test"]
+__all__ = [
+    "Mixmock",
+    "mixmock",
+    "mixmock_asgi",
+    "mixmock_server",
+    "mixmock_settings",
+    "run_token",
+    "session_for_test",
+]
 
 ADMIN = "/_mixmock"
 SESSION_HEADER = "X-Mixmock-Session"
@@ -131,10 +143,34 @@ class Mixmock:
         self._admin("POST", "/reset")
 
 
-def session_for_test(nodeid: str, worker: str | None = None) -> str:
-    """The session id the `mixmock` fixture gives a test: `<worker>-<sha1(nodeid)[:10]>`."""
+def session_for_test(nodeid: str, worker: str | None = None, run: str = "") -> str:
+    """The session id the `mixmock` fixture gives a test: `[<run>-]<worker>-<sha1(nodeid)[:10]>`."""
     worker = worker or os.environ.get("PYTEST_XDIST_WORKER") or "main"
-    return f"{worker}-{hashlib.sha1(nodeid.encode()).hexdigest()[:10]}"
+    test = f"{worker}-{hashlib.sha1(nodeid.encode()).hexdigest()[:10]}"
+    return f"{run}-{test}" if run else test
+
+
+_RUN_ENV = "MIXMOCK_RUN"
+_RUN = re.compile(r"[A-Za-z0-9-]{1,16}")
+_THIS_RUN = uuid.uuid4().hex[:8]  # a run without xdist is this one process
+
+
+def run_token(shared: bool) -> str:
+    """What sets one run's session ids apart from another's on the same mock.
+
+    None is needed on a mock the run started itself: ids, and so the seeded draws of each session, stay
+    the same from run to run. On a shared mock (`--mixmock-url`): `$MIXMOCK_RUN` when set (a CI job's
+    name: reproducible), else xdist's run id (the same in every worker of the run), else a random one."""
+    if not shared:
+        return ""
+    given = os.environ.get(_RUN_ENV)
+    if given is not None:
+        if _RUN.fullmatch(given) is None:
+            raise pytest.UsageError(
+                f"{_RUN_ENV}={given!r} must be 1 to 16 characters of A-Z, a-z, 0-9 and '-'"
+            )
+        return given
+    return os.environ.get("PYTEST_XDIST_TESTRUNUID", _THIS_RUN)[:8]
 
 
 def _query_value(value: Any) -> str:
@@ -169,7 +205,8 @@ def _shared_url(config: pytest.Config) -> str | None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    _shared_url(config)  # a bad --mixmock-url stops the run before any test, as a usage error
+    # a bad --mixmock-url or $MIXMOCK_RUN stops the run before any test, as a usage error
+    run_token(_shared_url(config) is not None)
 
 
 @pytest.fixture(scope="session")
@@ -190,7 +227,8 @@ def mixmock_server(request: pytest.FixtureRequest) -> Iterator[Mixmock]:
 @pytest.fixture
 def mixmock(mixmock_server: Mixmock, request: pytest.FixtureRequest) -> Mixmock:
     """The mock seen from this test's own session, reset for it."""
-    mine = mixmock_server.in_session(session_for_test(request.node.nodeid))
+    run = run_token(_shared_url(request.config) is not None)
+    mine = mixmock_server.in_session(session_for_test(request.node.nodeid, run=run))
     mine.reset()
     return mine
 
