@@ -112,15 +112,13 @@ def _why(outcome: Outcome, preferences: Preferences, operation: Operation) -> st
 
 
 async def _stages(runtime: Runtime, request: Request, trace: _Trace) -> Response:
-    prefer = parse_prefer(request.headers.getlist("prefer"))  # 0: a bad Prefer value fails before routing
-    trace.session = request_session(request.scope, request.headers)  # and so does a bad session id
-    routed = route(runtime.routes, request.method, _path(request))  # 1
-    operation = routed.operation
-    trace.route, trace.operation = operation, operation.operation_id
-    intake = _in_session(
-        await read_intake(request, routed.path_params, runtime.settings.public_url, runtime.limits), trace
-    )
-    trace.body = redact(intake.body)
+    try:
+        prefer = parse_prefer(request.headers.getlist("prefer"))  # 0: a bad Prefer value fails first
+    except PreferenceError as error:
+        await _trace_refused(runtime, request, trace)
+        raise error from None
+    trace.session = request_session(request.scope, request.headers)  # and then a bad session id
+    operation, intake = await _trace_routed(runtime, request, trace)
     if runtime.replay is not None:  # the replay hook: a recorded exchange answers when one matches
         replayed = await runtime.replay.answer(operation, intake)
         if replayed is not None:
@@ -128,6 +126,28 @@ async def _stages(runtime: Runtime, request: Request, trace: _Trace) -> Response
             return replayed.response
     outcome, draft = await _answer(runtime, operation, intake, prefer, trace)
     return _reply(runtime, trace, operation, outcome, draft)
+
+
+async def _trace_routed(runtime: Runtime, request: Request, trace: _Trace) -> tuple[Operation, Intake]:
+    """Stage 1 and the intake, noted in the trace: the operation, the body and the request's session
+    (the key's, when its key names one)."""
+    routed = route(runtime.routes, request.method, _path(request))  # 1
+    trace.route, trace.operation = routed.operation, routed.operation.operation_id
+    intake = _in_session(
+        await read_intake(request, routed.path_params, runtime.settings.public_url, runtime.limits), trace
+    )
+    trace.body = redact(intake.body)
+    return routed.operation, intake
+
+
+async def _trace_refused(runtime: Runtime, request: Request, trace: _Trace) -> None:
+    """For a request refused before routing: what the journal can still learn of it (its session, a
+    key-prefix one included, its operation and body); a second problem on the way is not the answer."""
+    try:
+        trace.session = request_session(request.scope, request.headers)
+        await _trace_routed(runtime, request, trace)
+    except Problem:
+        pass
 
 
 def _in_session(intake: Intake, trace: _Trace) -> Intake:
