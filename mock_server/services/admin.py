@@ -92,12 +92,21 @@ def _before(request: Request) -> int | None:
     return before
 
 
+def _asked_session(request: Request) -> str | None:
+    """The query's `session=`; Problem when it names two."""
+    asked = list(dict.fromkeys(request.query_params.getlist("session")))
+    if len(asked) > 1:
+        shown = " and ".join(repr(value[:80]) for value in asked[:2])
+        raise Problem(400, "bad-query", "Bad query", f"session= names two sessions: {shown}")
+    return asked[0] if asked else None
+
+
 def caller_session(request: Request) -> str:
     """The caller's session, for a call that changes one session's state (defaults, reset, rules):
     Problem for a bad or conflicting id, or for `?session=` naming another session (only a GET looks
     into another; a change meant for one must never land in the caller's session instead)."""
     own = request_session(request.scope, request.headers)
-    asked = request.query_params.get("session")
+    asked = _asked_session(request)
     if asked is not None and asked != own:
         detail = (
             f"session={asked[:80]!r}: only a GET looks into another session; send this "
@@ -110,7 +119,7 @@ def caller_session(request: Request) -> str:
 def viewed_session(request: Request) -> str:
     """The session a GET shows: the caller's, or from the default session `?session=<id>`."""
     own = request_session(request.scope, request.headers)
-    asked = request.query_params.get("session")
+    asked = _asked_session(request)
     if asked is None or asked == own:
         return own
     if own:

@@ -241,3 +241,12 @@ def test_a_change_naming_another_session_in_the_query_is_refused_not_applied_to_
     assert client.get("/_mixmock/defaults?session=t1").json()["prefer"] == "scenario=failed"  # a GET looks
     same = client.post("/_mixmock/reset", params={"session": ""})  # naming the caller's own is fine
     assert same.status_code == 200
+
+
+def test_a_query_naming_two_sessions_is_refused_naming_both(admin: Admin, client: TestClient) -> None:
+    for method in ("GET", "POST"):
+        path = "/_mixmock/requests" if method == "GET" else "/_mixmock/reset"
+        refused = client.request(method, path + "?session=t1&session=t2")
+        assert refused.status_code == 400, refused.text
+        assert "'t1' and 't2'" in refused.json()["detail"]
+    assert client.get("/_mixmock/requests?session=t1&session=t1").status_code == 200  # the same one twice
