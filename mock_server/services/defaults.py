@@ -7,6 +7,7 @@ without restarting the mock; a request's own Prefer header still wins over these
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -14,9 +15,7 @@ from typing import Any, Protocol
 from mock_server.parsing import parse_shares
 from mock_server.pipeline.preferences import Prefer, PreferenceError, parse_prefer
 from mock_server.state.database import close_database, open_database
-from mock_server.state.jobs import StoreError
-from mock_server.state.session_rows import SessionCache, SessionRows
-from mock_server.state.signal import SignalFile
+from mock_server.state.session_rows import SignalledDocuments
 from openapi.vocabulary import SCENARIOS
 
 __all__ = [
@@ -97,6 +96,11 @@ class DefaultsStore(Protocol):
     def close(self) -> None: ...
 
 
+def _read_defaults(db: sqlite3.Connection) -> str | None:
+    row = db.execute("SELECT doc FROM scenario_defaults WHERE id = 1").fetchone()
+    return None if row is None else str(row[0])
+
+
 class SQLiteDefaults:
     """The current defaults in the job store's SQLite file (one row), read by every worker.
 
@@ -110,12 +114,9 @@ class SQLiteDefaults:
     def __init__(self, path: str) -> None:
         self._database = open_database(path)
         self._closed = False
-        key = self._database.key
-        self._signal = SignalFile(None if key == ":memory:" else key + "-defaults")
-        self._seen: tuple[int, int, int] | None = None  # the signal's version at the last read; None: read
-        self._current = Defaults()
-        self._sessions = SessionRows(self._database, "session_defaults")
-        self._cached: SessionCache[Defaults] = SessionCache()
+        self._documents = SignalledDocuments(
+            self._database, "defaults", "session_defaults", decode_defaults, _read_defaults
+        )
         try:
             with self._database.writing as db:
                 db.execute(
@@ -126,18 +127,7 @@ class SQLiteDefaults:
             raise
 
     def get(self, session: str = "") -> Defaults:
-        version = self._signal.version()  # before the read: a change after it shows next time
-        if session:
-            cached = self._cached.get(session, version)
-            if cached is not None:
-                return cached
-            return self._cached.put(session, version, decode_defaults(self._sessions.read(session)))
-        if version == self._seen:
-            return self._current
-        with self._database.reading as db:
-            row = db.execute("SELECT doc FROM scenario_defaults WHERE id = 1").fetchone()
-        self._current, self._seen = decode_defaults(None if row is None else row[0]), version
-        return self._current
+        return self._documents.get(session)
 
     def set(self, defaults: Defaults, session: str = "") -> None:
         self._write(session, json.dumps(defaults.as_dict()))
@@ -148,22 +138,12 @@ class SQLiteDefaults:
     def _write(self, session: str, doc: str | None) -> None:
         with self._database.writing as db:
             if session:
-                self._sessions.write(db, session, doc)
+                self._documents.rows.write(db, session, doc)
             elif doc is None:
                 db.execute("DELETE FROM scenario_defaults")
             else:
                 db.execute("INSERT OR REPLACE INTO scenario_defaults (id, doc) VALUES (1, ?)", (doc,))
-        self._changed()
-
-    def _changed(self) -> None:
-        """Signal a change, after it is committed: every reader's next `get` reads the row again."""
-        self._seen = None
-        self._cached.clear()
-        try:
-            self._signal.touch()
-        except OSError as error:
-            why = f"its defaults signal file {self._signal.path!r} cannot be written: {error.strerror}"
-            raise StoreError(repr(self._database.key), why) from None
+        self._documents.changed()
 
     def close(self) -> None:
         if not self._closed:

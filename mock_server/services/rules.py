@@ -22,9 +22,7 @@ from typing import Any, Protocol
 
 from mock_server.pipeline.scenario_rules import Rule, RulesError, parse_rule
 from mock_server.state.database import close_database, open_database
-from mock_server.state.jobs import StoreError
-from mock_server.state.session_rows import SessionCache, SessionRows
-from mock_server.state.signal import SignalFile
+from mock_server.state.session_rows import SessionCache, SignalledDocuments
 
 __all__ = [
     "MAX_RULES",
@@ -90,6 +88,11 @@ def _has_table(db: sqlite3.Connection) -> bool:
     return found.fetchone() is not None
 
 
+def _read_rules(db: sqlite3.Connection) -> str | None:
+    row = db.execute(_READ).fetchone() if _has_table(db) else None
+    return None if row is None else str(row[0])
+
+
 class SQLiteRules:
     """The run-time rules as one row of the job store's SQLite file, with a signal file beside it
     (`<store>-rules`, `state/signal.py`) so that a request costs a stat(), not a read transaction.
@@ -97,52 +100,31 @@ class SQLiteRules:
 
     def __init__(self, path: str) -> None:
         self._database = open_database(path)
-        key = self._database.key
-        self._signal = SignalFile(None if key == ":memory:" else key + "-rules")
-        self._seen: tuple[int, int, int] | None = None  # the signal's version at the last read
-        self._current = RuleSet()
         self._closed = False  # the table comes with the first change: a store without rules keeps its layout
-        self._sessions = SessionRows(self._database, "session_rules")
-        self._cached: SessionCache[RuleSet] = SessionCache()
+        self._documents = SignalledDocuments(
+            self._database, "rules", "session_rules", RuleSet.from_json, _read_rules
+        )
 
     def load(self, session: str = "") -> RuleSet:
-        version = self._signal.version()  # before the read: a change after it shows next time
-        if session:
-            cached = self._cached.get(session, version)
-            if cached is not None:
-                return cached
-            return self._cached.put(session, version, RuleSet.from_json(self._sessions.read(session)))
-        if version == self._seen:
-            return self._current
-        with self._database.reading as db:
-            row = db.execute(_READ).fetchone() if _has_table(db) else None
-        self._current, self._seen = RuleSet.from_json(None if row is None else row[0]), version
-        return self._current
+        return self._documents.get(session)
 
     def update(self, change: Callable[[RuleSet], RuleSet], session: str = "") -> RuleSet:
         with self._database.transaction() as db:  # the read and the write in one transaction
             if session:
-                current = RuleSet.from_json(self._sessions.read(session, db))
+                current = RuleSet.from_json(self._documents.rows.read(session, db))
             else:
                 db.execute(_TABLE)
                 row = db.execute(_READ).fetchone()
                 current = RuleSet.from_json(None if row is None else row[0])
             changed = change(current)
             if changed is not current and session:
-                self._sessions.write(db, session, changed.to_json())
+                self._documents.rows.write(db, session, changed.to_json())
             elif changed is not current:
                 db.execute(
                     "INSERT OR REPLACE INTO runtime_rules (id, doc) VALUES (1, ?)", (changed.to_json(),)
                 )
-        if changed is current:
-            return changed
-        try:
-            self._signal.touch()
-        except OSError as error:
-            why = f"its rules signal file {self._signal.path!r} cannot be written: {error.strerror}"
-            raise StoreError(repr(self._database.key), why) from None
-        self._seen = None
-        self._cached.clear()
+        if changed is not current:
+            self._documents.changed()
         return changed
 
     def close(self) -> None:

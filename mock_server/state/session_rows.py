@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import sqlite3
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Generic, TypeVar
 
 from mock_server.sessions import MAX_SESSIONS
 from mock_server.state.database import Database
+from mock_server.state.jobs import StoreError
+from mock_server.state.signal import SignalFile
 
-__all__ = ["SessionCache", "SessionRows"]
+__all__ = ["SessionCache", "SessionRows", "SignalledDocuments"]
 
 T = TypeVar("T")
 
@@ -90,3 +93,53 @@ class SessionRows:
             f"DELETE FROM {self._table} WHERE touched <= (SELECT MAX(touched) FROM {self._table}) - ?",
             (self._size,),
         )
+
+
+class SignalledDocuments(Generic[T]):
+    """A document per session in a SQLite store, as this process last read it, read again only when the
+    signal file beside the store (`<store>-<name>`, state/signal.py) says that it changed: a request
+    costs a stat(), not a read transaction. `read_default` reads the default session's row (where it
+    always was); the other sessions' are `rows`."""
+
+    def __init__(
+        self,
+        database: Database,
+        name: str,
+        table: str,
+        decode: Callable[[str | None], T],
+        read_default: Callable[[sqlite3.Connection], str | None],
+    ) -> None:
+        self._database = database
+        self._name = name
+        key = database.key
+        self.signal = SignalFile(None if key == ":memory:" else f"{key}-{name}")
+        self.rows = SessionRows(database, table)
+        self._decode = decode
+        self._read_default = read_default
+        self._seen: tuple[int, int, int] | None = None  # the signal's version at the last read; None: read
+        self._current = decode(None)
+        self._cached: SessionCache[T] = SessionCache()
+
+    def get(self, session: str) -> T:
+        version = self.signal.version()  # before the read: a change after it shows next time
+        if session:
+            cached = self._cached.get(session, version)
+            if cached is not None:
+                return cached
+            return self._cached.put(session, version, self._decode(self.rows.read(session)))
+        if version == self._seen:
+            return self._current
+        with self._database.reading as db:
+            doc = self._read_default(db)
+        self._current, self._seen = self._decode(doc), version
+        return self._current
+
+    def changed(self) -> None:
+        """Signal a change, after it is committed: every reader's next `get` reads it again."""
+        self._seen = None
+        self._cached.clear()
+        try:
+            self.signal.touch()
+        except OSError as error:
+            why = f"its {self._name} signal file {self.signal.path!r} cannot be written: {error.strerror}"
+            raise StoreError(repr(self._database.key), why) from None
