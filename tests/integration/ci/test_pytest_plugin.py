@@ -168,8 +168,11 @@ SESSIONS_SUITE = textwrap.dedent(
 
 
     @pytest.mark.parametrize("steps", range(1, 13))
-    def test_a_test_sees_only_its_own_session(mixmock, steps):
-        assert mixmock.session.startswith(("gw", "main"))
+    def test_a_test_sees_only_its_own_session(mixmock, steps, request):
+        *run, worker, _ = mixmock.session.split("-")
+        assert worker.startswith(("gw", "main"))
+        shared = request.config.getoption("mixmock_url") is not None  # then the run's token comes first
+        assert [len(token) for token in run] == ([8] if shared else [])
         assert mixmock.requests() == []
         mixmock.prefer(f"polls=0, eta={steps}")
         mixmock.ratios(processing=1.0)
