@@ -33,7 +33,7 @@ from mock_server.services.defaults import DefaultsError, DefaultsStore, parse_de
 from mock_server.services.deliveries import DeliveryState, DeliveryStore
 from mock_server.services.journal import Journal, parse_filters
 from mock_server.sessions import check_session, request_session
-from mock_server.state.jobs import MAX_JOB_ID, Job, Page, StoreError
+from mock_server.state.jobs import MAX_JOB_ID, Job, Page, StoreError, Window
 
 __all__ = [
     "DEFAULT_PREFIX",
@@ -55,7 +55,7 @@ _DEFAULTS_BODY = BodyLimits(max_bytes=64 * 1024, max_depth=8, max_nodes=1000)  #
 class JobsView(Protocol):
     def get(self, job_id: int) -> Job | None: ...
 
-    def page(self, limit: int, *, before: int | None = None) -> Page[Job]: ...
+    def page(self, window: Window) -> Page[Job]: ...
 
 
 @dataclass
@@ -224,7 +224,7 @@ def _routes(admin: Admin) -> list[BaseRoute]:
     async def jobs(request: Request) -> Response:
         session, limit = viewed_session(request), _limit(request)
         page = _session_page(
-            lambda before: admin.jobs.page(limit, before=before),
+            lambda before: admin.jobs.page(Window(limit, before)),
             lambda job: job.session == session,
             lambda job: job.id,
             limit,
@@ -248,7 +248,7 @@ def _routes(admin: Admin) -> list[BaseRoute]:
             raise Problem(400, "bad-query", "Bad query", f"state={state[:40]!r} is not one of {known}")
         session, limit = viewed_session(request), _limit(request)
         page = _session_page(
-            lambda before: admin.deliveries.page(state, limit, before=before),  # type: ignore[arg-type]
+            lambda before: admin.deliveries.page(Window(limit, before), state),  # type: ignore[arg-type]
             lambda delivery: delivery.session == session,
             lambda delivery: delivery.id,
             limit,

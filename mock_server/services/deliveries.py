@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal, Protocol
 
 from mock_server.state.database import close_database, open_database
-from mock_server.state.jobs import MAX_JOB_ID, PAGE_BYTES, Page
+from mock_server.state.jobs import Page, Window
 
 __all__ = [
     "Attempt",
@@ -116,16 +116,9 @@ class DeliveryStore(Protocol):
 
     def for_job(self, job_id: int) -> Delivery | None: ...
 
-    def page(
-        self,
-        state: DeliveryState | None = None,
-        limit: int = 1000,
-        *,
-        before: int | None = None,
-        max_bytes: int = PAGE_BYTES,
-    ) -> Page[Delivery]:
-        """The newest `limit` deliveries (in `state`, with an id below `before`), oldest first, stopping
-        once their stored size passes `max_bytes` (at least one is returned)."""
+    def page(self, window: Window, state: DeliveryState | None = None) -> Page[Delivery]:
+        """The deliveries in `window` (only those in `state` when given), oldest first, read one at a
+        time (the page's size bound holds while reading)."""
         ...
 
     def purge(self, before: float) -> int:
@@ -243,28 +236,14 @@ class SQLiteDeliveries:
             ).fetchone()
         return None if row is None else decode_delivery(*row)
 
-    def page(
-        self,
-        state: DeliveryState | None = None,
-        limit: int = 1000,
-        *,
-        before: int | None = None,
-        max_bytes: int = PAGE_BYTES,
-    ) -> Page[Delivery]:
-        below = MAX_JOB_ID if before is None else min(before, MAX_JOB_ID)
+    def page(self, window: Window, state: DeliveryState | None = None) -> Page[Delivery]:
         sql = f"SELECT {_COLUMNS} FROM webhook_deliveries WHERE id < ?"
-        args: list[Any] = [below]
+        args: list[Any] = [window.below]
         if state is not None:
             sql, args = sql + " AND state = ?", [*args, state]
-        found: list[tuple[int, str, float, str]] = []
-        size, more = 0, False
         with self._database.reading as db:
-            for row in db.execute(sql + " ORDER BY id DESC LIMIT ?", (*args, limit + 1)):
-                if len(found) == limit or (found and size + len(row[3]) > max_bytes):
-                    more = True
-                    break
-                found.append(row)
-                size += len(row[3])
+            rows = db.execute(sql + " ORDER BY id DESC LIMIT ?", (*args, window.limit + 1))
+            found, more = window.take((row, len(row[3])) for row in rows)
         deliveries = [decode_delivery(*row) for row in reversed(found)]
         return Page(deliveries, found[-1][0] if more and found else None)
 

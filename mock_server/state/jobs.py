@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
@@ -24,6 +24,7 @@ __all__ = [
     "JobStore",
     "Page",
     "StoreError",
+    "Window",
     "decode_job",
     "encode_job",
     "key_digest",
@@ -56,6 +57,33 @@ class Page(Generic[T]):
 
     items: list[T]
     next_before: int | None = None
+
+
+@dataclass(frozen=True)
+class Window:
+    """Which page of a newest-first listing to read: at most `limit` items with an id below `before`,
+    stopping once their stored size passes `max_bytes` (at least one item is taken)."""
+
+    limit: int = 1000
+    before: int | None = None
+    max_bytes: int = PAGE_BYTES
+
+    @property
+    def below(self) -> int:
+        """`before` within the id range (every id is below it when there is no `before`)."""
+        return MAX_JOB_ID if self.before is None else min(self.before, MAX_JOB_ID)
+
+    def take(self, sized: Iterable[tuple[T, int]]) -> tuple[list[T], bool]:
+        """This page's items from newest-first `(item, stored size)` pairs, read no further than needed,
+        and whether older items remain."""
+        taken: list[T] = []
+        size = 0
+        for item, item_size in sized:
+            if len(taken) == self.limit or (taken and size + item_size > self.max_bytes):
+                return taken, True
+            taken.append(item)
+            size += item_size
+        return taken, False
 
 
 @dataclass(frozen=True)
@@ -175,9 +203,9 @@ class JobStore(Protocol):
 
     def get_image(self, file_prefix: str, index: int) -> bytes | None: ...
 
-    def page(self, limit: int, *, before: int | None = None, max_bytes: int = PAGE_BYTES) -> Page[Job]:
-        """The newest `limit` jobs with an id below `before`, oldest first, read one at a time and
-        stopping once their stored size passes `max_bytes` (at least one job is returned)."""
+    def page(self, window: Window) -> Page[Job]:
+        """The jobs in `window`, oldest first, read one at a time (the page's size bound holds while
+        reading, not only in what is returned)."""
         ...
 
     def pending_count(self, key_digest: str, now: float) -> int:

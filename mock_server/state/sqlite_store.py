@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from mock_server.state.database import close_database, open_database
-from mock_server.state.jobs import MAX_JOB_ID, PAGE_BYTES, Job, Page, decode_job, encode_job
+from mock_server.state.jobs import MAX_JOB_ID, Job, Page, Window, decode_job, encode_job
 
 __all__ = ["ID_BLOCK", "SQLiteJobStore"]
 
@@ -218,23 +218,14 @@ class SQLiteJobStore:
             ).fetchone()
         return None if row is None else bytes(row[0])
 
-    def page(self, limit: int, *, before: int | None = None, max_bytes: int = PAGE_BYTES) -> Page[Job]:
-        """The newest jobs below `before`, read one row at a time until `limit` or `max_bytes`."""
-        below = MAX_JOB_ID if before is None else min(before, MAX_JOB_ID)
-        found: list[tuple[int, str, int]] = []
-        size = 0
-        more = False
+    def page(self, window: Window) -> Page[Job]:
+        """The newest jobs below `window.before`, read one row at a time until the window is full."""
         with self._database.reading as db:
             rows = db.execute(
                 "SELECT id, doc, polls FROM jobs WHERE doc != '' AND id < ? ORDER BY id DESC LIMIT ?",
-                (below, limit + 1),
+                (window.below, window.limit + 1),
             )
-            for row in rows:
-                if len(found) == limit or (found and size + len(row[1]) > max_bytes):
-                    more = True
-                    break
-                found.append(row)
-                size += len(row[1])
+            found, more = window.take((row, len(row[1])) for row in rows)
         jobs = [decode_job(doc, polls) for _, doc, polls in reversed(found)]
         return Page(jobs, found[-1][0] if more and found else None)
 

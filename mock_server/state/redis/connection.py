@@ -7,7 +7,7 @@ backend starts with it.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
@@ -23,7 +23,7 @@ from redis.exceptions import (
 )
 from redis.retry import Retry
 
-from mock_server.state.jobs import MAX_JOB_ID, StoreError
+from mock_server.state.jobs import MAX_JOB_ID, StoreError, Window
 from mock_server.state.redis.urls import shown
 
 __all__ = [
@@ -139,30 +139,20 @@ PAGE_BATCH = 64  # ids looked at a time while a page is chosen
 
 
 def newest_ids(
-    client: Any,
-    index: str,
-    measure: Callable[[list[int]], Sequence[int | None]],
-    *,
-    before: int | None,
-    limit: int,
-    max_bytes: int,
+    client: Any, index: str, measure: Callable[[list[int]], Sequence[int | None]], window: Window
 ) -> tuple[list[int], bool]:
-    """The ids of one admin page, newest first: below `before` in the sorted set `index` (scored by id),
-    PAGE_BATCH at a time, each batch `measure`d (a size per id; None leaves an id out) before any
-    document is read, until `limit` ids or `max_bytes` (at least one id). Also whether older ones remain.
-    """
+    """The ids of one page in `window`, newest first, from the sorted set `index` (scored by id), and
+    whether older ones remain. PAGE_BATCH ids at a time are `measure`d (a stored size per id; None leaves
+    an id out) before any document is read."""
+    return window.take(_measured(client, index, measure, window.before))
+
+
+def _measured(
+    client: Any, index: str, measure: Callable[[list[int]], Sequence[int | None]], before: int | None
+) -> Iterator[tuple[int, int]]:
     upper = f"({min(before, MAX_JOB_ID + 1)}" if before is not None else "+inf"
-    chosen: list[int] = []
-    size = 0
-    while True:
-        ids = [int(found) for found in client.zrevrangebyscore(index, upper, "-inf", start=0, num=PAGE_BATCH)]
-        if not ids:
-            return chosen, False
-        for item, found in zip(ids, measure(ids), strict=True):
-            if found is None:
-                continue
-            if len(chosen) == limit or (chosen and size + found > max_bytes):
-                return chosen, True
-            chosen.append(item)
-            size += found
+    while ids := [
+        int(found) for found in client.zrevrangebyscore(index, upper, "-inf", start=0, num=PAGE_BATCH)
+    ]:
+        yield from ((item, size) for item, size in zip(ids, measure(ids), strict=True) if size is not None)
         upper = f"({ids[-1]}"

@@ -32,7 +32,7 @@ from mock_server.services.deliveries import (
     encode_attempt,
     encode_delivery,
 )
-from mock_server.state.jobs import PAGE_BYTES, Page
+from mock_server.state.jobs import Page, Window
 from mock_server.state.redis.connection import Keys, guarded, newest_ids, shown
 
 __all__ = ["RedisDeliveries"]
@@ -203,14 +203,7 @@ class RedisDeliveries:
         return None if row[2] is None else _delivery(job_id, row)
 
     @guarded
-    def page(
-        self,
-        state: DeliveryState | None = None,
-        limit: int = 1000,
-        *,
-        before: int | None = None,
-        max_bytes: int = PAGE_BYTES,
-    ) -> Page[Delivery]:
+    def page(self, window: Window, state: DeliveryState | None = None) -> Page[Delivery]:
         """Newest first by id: states and sizes a batch at a time, then only the records that fit."""
 
         def sizes(ids: list[int]) -> list[int | None]:
@@ -228,9 +221,7 @@ class RedisDeliveries:
                 for row_state, *lengths in rows
             ]
 
-        chosen, more = newest_ids(
-            self._redis, self._ids, sizes, before=before, limit=limit, max_bytes=max_bytes
-        )
+        chosen, more = newest_ids(self._redis, self._ids, sizes, window)
         with self._redis.pipeline(transaction=False) as pipe:
             for job_id in chosen:
                 pipe.hmget(self._key(job_id), list(_FIELDS))

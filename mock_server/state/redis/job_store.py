@@ -34,7 +34,7 @@ from typing import Any
 
 import redis
 
-from mock_server.state.jobs import MAX_JOB_ID, PAGE_BYTES, Job, Page, StoreError, decode_job, encode_job
+from mock_server.state.jobs import MAX_JOB_ID, Job, Page, StoreError, Window, decode_job, encode_job
 from mock_server.state.redis import job_scripts as scripts
 from mock_server.state.redis.connection import Keys, aguarded, as_unavailable, guarded, newest_ids, shown
 from mock_server.state.redis.loop_client import LoopClient, LoopScript
@@ -272,17 +272,10 @@ class RedisJobStore:
         return None if png is None else bytes(png)
 
     @guarded
-    def page(self, limit: int, *, before: int | None = None, max_bytes: int = PAGE_BYTES) -> Page[Job]:
-        """The newest jobs below `before` (expired ones left out): sizes first, a batch of ids at a
-        time, then only the documents that fit, so a page never reads more than it returns."""
-        chosen, more = newest_ids(
-            self._redis,
-            self._keys("jobs:by_id"),
-            self._doc_sizes,
-            before=before,
-            limit=limit,
-            max_bytes=max_bytes,
-        )
+    def page(self, window: Window) -> Page[Job]:
+        """The newest jobs below `window.before` (expired ones left out): sizes first, a batch of ids at
+        a time, then only the documents that fit, so a page never reads more than it returns."""
+        chosen, more = newest_ids(self._redis, self._keys("jobs:by_id"), self._doc_sizes, window)
         with self._redis.pipeline(transaction=False) as pipe:
             for job_id in chosen:
                 pipe.hmget(self._keys("job", job_id), ["doc", "polls"])

@@ -16,7 +16,7 @@ from mock_server.services.defaults import Defaults, SQLiteDefaults
 from mock_server.services.deliveries import Attempt, Delivery, SQLiteDeliveries
 from mock_server.services.journal import JournalEntry, SQLiteJournal
 from mock_server.services.redaction import REDACTED
-from mock_server.state.jobs import Job, Page
+from mock_server.state.jobs import Job, Page, Window
 
 pytestmark = [pytest.mark.unit, pytest.mark.timeout(30)]
 
@@ -28,8 +28,9 @@ class Jobs:
     def get(self, job_id: int) -> Job | None:
         return self.jobs.get(job_id)
 
-    def page(self, limit: int, *, before: int | None = None) -> Page[Job]:
-        older = sorted(job.id for job in self.jobs.values() if before is None or job.id < before)
+    def page(self, window: Window) -> Page[Job]:
+        older = sorted(job.id for job in self.jobs.values() if job.id < window.below)
+        limit = window.limit
         return Page([self.jobs[i] for i in older[-limit:]], older[-limit] if len(older) > limit else None)
 
 
@@ -141,7 +142,7 @@ def test_reset_forgets_journal_deliveries_and_defaults(admin: Admin, client: Tes
     admin.defaults.set(Defaults("scenario=error"))
     assert client.post("/_mixmock/reset").json() == {"reset": True, "session": ""}
     assert len(admin.journal) == 0
-    assert admin.deliveries.page().items == []
+    assert admin.deliveries.page(Window()).items == []
     assert admin.defaults.get().empty
     assert resets == [""]
 

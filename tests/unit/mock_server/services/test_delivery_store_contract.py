@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from mock_server.services.deliveries import Attempt, Delivery, DeliveryStore, Turn
-from mock_server.state.jobs import StoreError
+from mock_server.state.jobs import StoreError, Window
 from tests.conftest import StateOpener
 
 pytestmark = [pytest.mark.unit, pytest.mark.timeout(60)]
@@ -134,11 +134,11 @@ def test_pages_filter_by_state_and_continue_with_before(store: DeliveryStore) ->
                 job_id, HOOK, created_at=0.0, next_at=0.0, state="pending" if job_id % 2 else "refused"
             )
         )
-    first = store.page(limit=2)
+    first = store.page(Window(2))
     assert [d.job_id for d in first.items] == [4, 5]
-    assert [d.job_id for d in store.page(limit=2, before=first.next_before).items] == [2, 3]
-    assert [d.job_id for d in store.page("pending").items] == [1, 3, 5]
-    assert store.page("pending", limit=3).next_before is None
+    assert [d.job_id for d in store.page(Window(2, first.next_before)).items] == [2, 3]
+    assert [d.job_id for d in store.page(Window(), "pending").items] == [1, 3, 5]
+    assert store.page(Window(3), "pending").next_before is None
 
 
 def test_a_page_stops_at_its_byte_budget(store: DeliveryStore) -> None:
@@ -147,7 +147,7 @@ def test_a_page_stops_at_its_byte_budget(store: DeliveryStore) -> None:
         (claimed,) = store.claim_due(1.0, owner="one", lease_s=LEASE)
         store.release(claimed.id, "one", Turn("gave_up", 1.0, payload={"meta": "m" * 50_000}))
         assert claimed.id == delivery.id
-    page = store.page(max_bytes=120_000)
+    page = store.page(Window(max_bytes=120_000))
     assert [d.job_id for d in page.items] == [3, 4]
     assert page.next_before is not None
 
@@ -157,26 +157,27 @@ def test_purge_keeps_pending_deliveries(store: DeliveryStore) -> None:
     store.add(Delivery.new(2, HOOK, created_at=0.0, next_at=0.0, state="pending"))
     store.add(Delivery.new(3, HOOK, created_at=100.0, next_at=0.0, state="delivered"))
     assert store.purge(before=50.0) == 1
-    assert [d.job_id for d in store.page().items] == [2, 3]
-    assert [d.job_id for d in store.page("pending").items] == [2]
+    assert [d.job_id for d in store.page(Window()).items] == [2, 3]
+    assert [d.job_id for d in store.page(Window(), "pending").items] == [2]
 
 
 def test_clear_forgets_every_delivery(store: DeliveryStore) -> None:
     pending(store, 1)
     store.clear()
-    assert store.page().items == []
+    assert store.page(Window()).items == []
     assert store.claim_due(10.0, owner="one", lease_s=LEASE) == []
 
 
 def test_a_session_is_cleared_alone_and_keeps_its_session(store: DeliveryStore, other: DeliveryStore) -> None:
     for job_id, session in ((1, ""), (2, "t1"), (3, "t2"), (4, "t1")):
         store.add(Delivery.new(job_id, HOOK, created_at=0.0, next_at=0.0, state="pending", session=session))
-    assert [(d.job_id, d.session) for d in other.page().items] == [(1, ""), (2, "t1"), (3, "t2"), (4, "t1")]
+    listed = other.page(Window()).items
+    assert [(d.job_id, d.session) for d in listed] == [(1, ""), (2, "t1"), (3, "t2"), (4, "t1")]
     other.clear("t1")
-    assert [d.job_id for d in store.page().items] == [1, 3]
+    assert [d.job_id for d in store.page(Window()).items] == [1, 3]
     assert [d.job_id for d in store.claim_due(10.0, owner="one", lease_s=LEASE)] == [1, 3]
     store.clear("")
-    assert [d.job_id for d in store.page().items] == [3]
+    assert [d.job_id for d in store.page(Window()).items] == [3]
 
 
 def test_a_store_that_cannot_write_raises_store_error(

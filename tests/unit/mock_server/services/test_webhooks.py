@@ -17,7 +17,7 @@ from mock_server.outbound import outbound_client
 from mock_server.services.deliveries import Delivery, SQLiteDeliveries
 from mock_server.services.webhooks import WebhookDispatcher, WebhookPolicy, payload_for, refusal
 from mock_server.state.clock import ManualClock
-from mock_server.state.jobs import Job
+from mock_server.state.jobs import Job, Window
 from openapi import load_spec
 
 pytestmark = [pytest.mark.unit, pytest.mark.timeout(30)]
@@ -227,7 +227,7 @@ def test_a_processing_job_is_delivered_once_it_finishes() -> None:
 def test_a_job_without_webhook_schedules_nothing() -> None:
     hooks = dispatcher(Receiver(), {}, ManualClock())
     assert hooks.schedule(job(webhook=None)) is None
-    assert hooks.deliveries.page().items == []
+    assert hooks.deliveries.page(Window()).items == []
 
 
 def test_pending_deliveries_survive_a_restart(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from mock_server.state.jobs import Job, JobStore, StoreError, decode_job, encode_job, key_digest
+from mock_server.state.jobs import Job, JobStore, StoreError, Window, decode_job, encode_job, key_digest
 from tests.unit.mock_server.state.conftest import StoreOpener
 from tests.unit.mock_server.state.jobs_fixtures import make_job
 
@@ -210,12 +210,12 @@ def engine_job(store: JobStore, **changes: Any) -> Job:
 
 def test_a_page_is_the_newest_jobs_oldest_first_and_continues_with_before(store: JobStore) -> None:
     ids = [store.create(make_job).id for _ in range(5)]
-    first = store.page(2)
+    first = store.page(Window(2))
     assert [job.id for job in first.items] == ids[3:]
     assert first.next_before == ids[3]
-    second = store.page(2, before=first.next_before)
+    second = store.page(Window(2, first.next_before))
     assert [job.id for job in second.items] == ids[1:3]
-    last = store.page(2, before=second.next_before)
+    last = store.page(Window(2, second.next_before))
     assert [job.id for job in last.items] == ids[:1]
     assert last.next_before is None
 
@@ -223,10 +223,10 @@ def test_a_page_is_the_newest_jobs_oldest_first_and_continues_with_before(store:
 def test_a_page_stops_at_its_byte_budget_but_holds_at_least_one_job(store: JobStore) -> None:
     big = {"prompt": "p" * 100_000}
     ids = [store.create(lambda job_id: make_job(job_id, meta=big)).id for _ in range(4)]
-    page = store.page(100, max_bytes=250_000)
+    page = store.page(Window(100, max_bytes=250_000))
     assert [job.id for job in page.items] == ids[2:]
     assert page.next_before == ids[2]
-    assert [job.id for job in store.page(100, max_bytes=1).items] == ids[3:]
+    assert [job.id for job in store.page(Window(100, max_bytes=1)).items] == ids[3:]
 
 
 @pytest.mark.parametrize("job_id", [-1, 2**63, 10**5000], ids=["negative", "2**63", "5000-digits"])
