@@ -15,9 +15,10 @@ long. The journal is inspection data, not jobs: entries still buffered when a pr
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -143,6 +144,16 @@ def parse_filters(query: Mapping[str, str] | Sequence[tuple[str, str]]) -> list[
 
 def matches(entry: JournalEntry, filters: Sequence[EntryFilter]) -> bool:
     return all(condition.accepts(entry) for condition in filters)
+
+
+def newest_matching(
+    newest_first: Iterable[JournalEntry], filters: Sequence[EntryFilter], limit: int | None
+) -> list[JournalEntry]:
+    """The newest `limit` entries (all when None) matching `filters`, oldest first, read from a store's
+    newest-first walk no further than the last one kept."""
+    found = list(itertools.islice((entry for entry in newest_first if matches(entry, filters)), limit))
+    found.reverse()
+    return found
 
 
 class Journal(Protocol):
@@ -329,22 +340,18 @@ class SQLiteJournal(WriteBehind):
             (newest,) = db.execute("SELECT coalesce(MAX(seq), 0) FROM journal").fetchone()
         oldest_kept = newest - self.max_entries  # trimming lags; entries at or below it are already gone
         below = min(before, newest + 1) if before is not None else newest + 1
-        found: list[JournalEntry] = []
-        while limit is None or len(found) < limit:
-            args = (below, oldest_kept, operation)[: 3 if operation is not None else 2]
+        args = (oldest_kept,) if operation is None else (oldest_kept, operation)
+        return newest_matching(self._newest_first(sql, below, args), filters, limit)
+
+    def _newest_first(self, sql: str, below: int, args: tuple[Any, ...]) -> Iterator[JournalEntry]:
+        """What `sql` selects with a seq below `below`, newest first, READ_BATCH rows a read."""
+        while True:
             with self._database.reading as db:
-                rows = db.execute(sql + " ORDER BY seq DESC LIMIT ?", (*args, READ_BATCH)).fetchall()
-            for seq, doc in rows:
-                entry = decode_entry(seq, doc)
-                if matches(entry, filters):
-                    found.append(entry)
-                    if len(found) == limit:
-                        break
+                rows = db.execute(sql + " ORDER BY seq DESC LIMIT ?", (below, *args, READ_BATCH)).fetchall()
+            yield from (decode_entry(seq, doc) for seq, doc in rows)
             if len(rows) < READ_BATCH:
-                break
+                return
             below = rows[-1][0]
-        found.reverse()
-        return found
 
     def clear(self, session: str | None = None) -> None:
         with self._lock:

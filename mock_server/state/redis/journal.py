@@ -15,7 +15,7 @@ cannot be written is given up, never kept growing. Reads walk the stream back fr
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import redis
@@ -27,7 +27,7 @@ from mock_server.services.journal import (
     WriteBehind,
     decode_entry,
     encode_entry,
-    matches,
+    newest_matching,
 )
 from mock_server.state.redis.connection import Keys, guarded, shown
 
@@ -132,21 +132,19 @@ class RedisJournal(WriteBehind):
     ) -> list[JournalEntry]:
         """Matching entries with `seq` below `before`, oldest first; `limit` keeps the newest ones."""
         self.flush()
-        found: list[JournalEntry] = []
         upper = "+" if before is None else f"({max(before, 0)}-0"
-        while limit is None or len(found) < limit:
+        return newest_matching(self._newest_first(upper), filters, limit)
+
+    def _newest_first(self, upper: str) -> Iterator[JournalEntry]:
+        """The stream's entries up to `upper`, newest first, READ_BATCH a read."""
+        while True:
             batch = self._redis.xrevrange(self._keys[0], upper, "-", count=READ_BATCH)
-            for stream_id, fields in batch:
-                entry = decode_entry(int(stream_id.split(b"-")[0]), fields[b"doc"])
-                if matches(entry, filters):
-                    found.append(entry)
-                    if len(found) == limit:
-                        break
+            yield from (
+                decode_entry(int(stream_id.split(b"-")[0]), fields[b"doc"]) for stream_id, fields in batch
+            )
             if len(batch) < READ_BATCH:
-                break
+                return
             upper = "(" + batch[-1][0].decode()
-        found.reverse()
-        return found
 
     @guarded
     def clear(self, session: str | None = None) -> None:
