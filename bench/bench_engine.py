@@ -56,16 +56,19 @@ from mock_server.engines.diffusers.tiny import _scheduler, init_tiny_models, tin
 H100_BF16_TFLOPS = 790.0  # dense bf16 measured on an H100 (8192^3 matmul)
 
 
+def _tower(width: int, layers: int) -> dict[str, Any]:
+    """A CLIP ViT-L/14 tower's shape: 64-wide heads, an MLP four times as wide, projected to 768."""
+    return {
+        "hidden_size": width,
+        "intermediate_size": 4 * width,
+        "num_attention_heads": width // 64,
+        "num_hidden_layers": layers,
+        "projection_dim": 768,
+    }
+
+
 def _text_config() -> CLIPTextConfig:
-    return CLIPTextConfig(
-        vocab_size=49408,
-        hidden_size=768,
-        intermediate_size=3072,
-        num_attention_heads=12,
-        num_hidden_layers=12,
-        max_position_embeddings=77,
-        projection_dim=768,
-    )
+    return CLIPTextConfig(vocab_size=49408, max_position_embeddings=77, **_tower(768, 12))
 
 
 def full_size_models(device: torch.device, dtype: torch.dtype) -> LoadedModels:
@@ -93,15 +96,7 @@ def full_size_models(device: torch.device, dtype: torch.dtype) -> LoadedModels:
             )
         )
 
-    vision = CLIPVisionConfig(
-        hidden_size=1024,
-        intermediate_size=4096,
-        num_attention_heads=16,
-        num_hidden_layers=24,
-        image_size=224,
-        patch_size=14,
-        projection_dim=768,
-    )
+    vision = CLIPVisionConfig(image_size=224, patch_size=14, **_tower(1024, 24))
     scheduler = dict(_scheduler().config)
     tokenizer = tiny_tokenizer()  # any tokenizer pads to 77 tokens: the cost is the same
     return LoadedModels(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import torch
 from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel
@@ -27,6 +28,14 @@ from mock_server.engines.diffusers.loading import IMG_MIXER_DIR, MAGIC_MIX_DIR, 
 __all__ = ["TOKEN_WIDTH", "init_tiny_models", "tiny_tokenizer"]
 
 TOKEN_WIDTH = 32  # the UNet's cross-attention width = the CLIP hidden / projection width
+# The CLIP text and vision towers' common shape: as wide as the UNet's cross-attention, two layers.
+_TOWER: dict[str, Any] = {
+    "hidden_size": TOKEN_WIDTH,
+    "projection_dim": TOKEN_WIDTH,  # used by the *WithProjection models only
+    "intermediate_size": 37,
+    "num_attention_heads": 4,
+    "num_hidden_layers": 2,
+}
 BOS, EOS = "<|startoftext|>", "<|endoftext|>"
 
 
@@ -52,15 +61,11 @@ def tiny_tokenizer() -> CLIPTokenizer:
 def _text_config(vocab_size: int) -> CLIPTextConfig:
     return CLIPTextConfig(
         vocab_size=vocab_size,
-        hidden_size=TOKEN_WIDTH,
-        intermediate_size=37,
-        num_attention_heads=4,
-        num_hidden_layers=2,
         max_position_embeddings=77,
         bos_token_id=vocab_size - 2,
         eos_token_id=vocab_size - 1,
         pad_token_id=vocab_size - 1,
-        projection_dim=TOKEN_WIDTH,  # used by the img_mixer's CLIPTextModelWithProjection only
+        **_TOWER,
     )
 
 
@@ -132,15 +137,7 @@ def _save_mixer(folder: Path) -> None:
     tokenizer = tiny_tokenizer()
     _save_denoiser(folder, 10)
     torch.manual_seed(12)
-    vision = CLIPVisionConfig(
-        hidden_size=TOKEN_WIDTH,
-        projection_dim=TOKEN_WIDTH,
-        intermediate_size=37,
-        num_attention_heads=4,
-        num_hidden_layers=2,
-        image_size=32,
-        patch_size=4,
-    )
+    vision = CLIPVisionConfig(image_size=32, patch_size=4, **_TOWER)
     CLIPVisionModelWithProjection(vision).save_pretrained(folder / "image_encoder")
     torch.manual_seed(13)
     CLIPTextModelWithProjection(_text_config(len(tokenizer))).save_pretrained(folder / "text_encoder")
