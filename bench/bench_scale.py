@@ -33,18 +33,16 @@ import sys
 import tempfile
 import textwrap
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import redis
 from bench_load import BODY, CREATE  # the same create request as the load benchmark
 
 from mock_server.tooling.redis_server import redis_server
-from mock_server.tooling.testing import free_port, stop_process
+from mock_server.tooling.testing import free_port, stop_process, wait_until_answering
 
 PREFIX = "bench"
 
@@ -181,15 +179,10 @@ def mock(store: str, *, log: Path) -> Iterator[tuple[int, subprocess.Popen[bytes
     with log.open("ab") as output:
         process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/ready", timeout=2).raise_for_status()
-                break
-            except httpx.HTTPError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"mixmock serve did not start; see {log}") from None
-                time.sleep(0.2)
+        try:
+            wait_until_answering(f"http://127.0.0.1:{port}/ready", process, timeout=60)
+        except RuntimeError as error:
+            raise SystemExit(f"mixmock serve did not start ({error}); see {log}") from None
         yield port, process
     finally:
         stop_process(process)
@@ -205,15 +198,10 @@ def nginx(ports: Sequence[int], folder: Path) -> Iterator[int]:
     conf.write_text(NGINX_CONF.format(folder=folder, user=user, servers=servers, port=port))
     process = subprocess.Popen([binary, "-c", str(conf), "-p", str(folder)], stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).raise_for_status()
-                break
-            except httpx.HTTPError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"nginx did not start; see {folder / 'nginx-error.log'}") from None
-                time.sleep(0.1)
+        try:
+            wait_until_answering(f"http://127.0.0.1:{port}/health", process, timeout=15)
+        except RuntimeError as error:
+            raise SystemExit(f"nginx did not start ({error}); see {folder / 'nginx-error.log'}") from None
         yield port
     finally:
         process.send_signal(signal.SIGQUIT)
