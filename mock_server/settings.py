@@ -259,6 +259,12 @@ def _count(default: int | None, help: str, *, low: int = 1, metavar: str = "N", 
     return _setting(default, help=help, convert=convert, check=_at_least(low), metavar=metavar, **more)
 
 
+def _shares_of(names: tuple[str, ...], noun: str, help: str, **more: Any) -> Any:
+    """Shares of requests per name (`name=fraction,...`); none by default."""
+    convert = _shares(names, noun)
+    return _setting(factory=dict, help=help, convert=convert, metavar="SHARES", shown_default="none", **more)
+
+
 def _pick(default: str, help: str, *choices: str) -> Any:
     return _setting(default, help=help, convert=_choice(*choices), choices=choices)
 
@@ -336,12 +342,10 @@ class Settings:
         metavar="PREFIX",
     )
     seed: int = _setting(0, help="seed for ids, random seeds and ratios", convert=_int)
-    ratios: Mapping[str, float] = _setting(
-        factory=dict,
-        help="shares of create requests per scenario, e.g. processing=0.3,failed=0.05",
-        convert=_shares(SCENARIOS, "scenario"),
-        metavar="SHARES",
-        shown_default="none",
+    ratios: Mapping[str, float] = _shares_of(
+        SCENARIOS,
+        "scenario",
+        "shares of create requests per scenario, e.g. processing=0.3,failed=0.05",
         shorthand=(
             "--processing-ratio",
             "FRACTION",
@@ -422,12 +426,8 @@ class Settings:
     latency: str | None = _setting(
         None, help="200ms, uniform:100ms:300ms or lognormal:200ms:0.5", convert=_latency, shown_default="none"
     )
-    faults: Mapping[str, float] = _setting(
-        factory=dict,
-        help="shares of deliberate faults, e.g. drop=0.01,503=0.02",
-        convert=_shares(FAULTS, "fault"),
-        metavar="SHARES",
-        shown_default="none",
+    faults: Mapping[str, float] = _shares_of(
+        FAULTS, "fault", "shares of deliberate faults, e.g. drop=0.01,503=0.02"
     )
     fault_seed: int = _setting(0, help="seed of the fault and latency draws", convert=_int)
     slow_body_s: float = _seconds(2.0, "how long a slow-body reply takes", flag="--slow-body")
