@@ -265,6 +265,12 @@ def _shares_of(names: tuple[str, ...], noun: str, help: str, **more: Any) -> Any
     return _setting(factory=dict, help=help, convert=convert, metavar="SHARES", shown_default="none", **more)
 
 
+def _webhook_hosts(help: str) -> Any:
+    """Where webhooks may be sent: loopback only unless hosts are named."""
+    loopback = ("localhost", "127.0.0.0/8", "::1")
+    return _list(loopback, f"{help} (repeatable)", "--webhook-allow-host", "HOST", "loopback", _hosts)
+
+
 def _pick(default: str, help: str, *choices: str) -> Any:
     return _setting(default, help=help, convert=_choice(*choices), choices=choices)
 
@@ -414,13 +420,8 @@ class Settings:
     image_cache_size: int = _count(64, "rendered jobs kept in memory")
     access_log: bool = _switch(True, "log one line per request", "--no-access-log")
     # CI features: webhooks, faults, the admin API, expiry and input limits
-    webhook_allow_hosts: tuple[str, ...] = _list(
-        ("localhost", "127.0.0.0/8", "::1"),
-        "a host, *.suffix, IP network or * that webhooks may call (repeatable)",
-        "--webhook-allow-host",
-        "HOST",
-        "loopback",
-        _hosts,
+    webhook_allow_hosts: tuple[str, ...] = _webhook_hosts(
+        "a host, *.suffix, IP network or * that webhooks may call"
     )
     webhook_retry_s: float = _seconds(300.0, "keep retrying a webhook this long", flag="--webhook-retry")
     latency: str | None = _setting(
@@ -560,13 +561,8 @@ class ProxySettings:
         "record",
         "relay",
     )
-    webhook_allow_hosts: tuple[str, ...] = _list(
-        ("localhost", "127.0.0.0/8", "::1"),
-        "relay: a host, *.suffix, IP network or * that webhooks may be forwarded to (repeatable)",
-        "--webhook-allow-host",
-        "HOST",
-        "loopback",
-        _hosts,
+    webhook_allow_hosts: tuple[str, ...] = _webhook_hosts(
+        "relay: a host, *.suffix, IP network or * that webhooks may be forwarded to"
     )
     download_hosts: tuple[str, ...] = _list(
         (),
