@@ -21,7 +21,7 @@ from conformance.cases import Case
 from conformance.config import ConfigError
 from openapi.operations import Operation, load_operations
 
-__all__ = ["fuzz_cases"]
+__all__ = ["draw", "fuzz_cases"]
 
 _NOT_FUZZED = ("key", "webhook")
 
@@ -72,7 +72,9 @@ def _without_local_constants() -> Iterator[None]:
         providers.CONSTANTS_CACHE.cache.clear()
 
 
-def _draw(strategy: Any, count: int, seed: int) -> list[Any]:
+def draw(strategy: Any, count: int, seed: int) -> list[Any]:
+    """Up to `count` values of a Hypothesis `strategy`, drawn from `seed` alone: no example database, no
+    deadline, no shrinking, and the same values whichever modules are loaded."""
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as fixed_seed
 
@@ -131,7 +133,7 @@ def _drawn(chosen: tuple[tuple[str, str], ...], per_operation: int, seed: int) -
         modes = [GenerationMode.POSITIVE] + ([GenerationMode.NEGATIVE] if operation.kind == "create" else [])
         seen: set[str] = set()
         for mode in modes:
-            for drawn in _draw(generated.as_strategy(generation_mode=mode), per_operation, seed):
+            for drawn in draw(generated.as_strategy(generation_mode=mode), per_operation, seed):
                 body = (
                     drawn.body if isinstance(drawn.body, Mapping | list | bytes | str | int | float) else None
                 )

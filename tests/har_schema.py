@@ -9,124 +9,79 @@ import jsonschema
 
 __all__ = ["HAR_SCHEMA", "har_errors"]
 
-_PAIRS = {
-    "type": "array",
-    "items": {
+
+def _object(optional: tuple[str, ...] = (), **members: str | dict[str, Any]) -> dict[str, Any]:
+    """An object with `members`, each required unless `optional` (the format marks them "[optional]").
+    A member given as a type name ("string") has that type and nothing more."""
+    if not set(optional) <= set(members):
+        raise ValueError(f"optional members {sorted(set(optional) - set(members))} are not members")
+    return {
         "type": "object",
-        "required": ["name", "value"],
-        "properties": {"name": {"type": "string"}, "value": {"type": "string"}},
-    },
-}
-_CONTENT = {
-    "type": "object",
-    "required": ["size", "mimeType"],
-    "properties": {
-        "size": {"type": "integer"},
-        "compression": {"type": "integer"},
-        "mimeType": {"type": "string"},
-        "text": {"type": "string"},
-        "encoding": {"type": "string"},
-    },
-}
-_REQUEST = {
-    "type": "object",
-    "required": [
-        "method",
-        "url",
-        "httpVersion",
-        "cookies",
-        "headers",
-        "queryString",
-        "headersSize",
-        "bodySize",
-    ],
-    "properties": {
-        "method": {"type": "string"},
-        "url": {"type": "string", "format": "uri"},
-        "httpVersion": {"type": "string"},
-        "cookies": {"type": "array"},
-        "headers": _PAIRS,
-        "queryString": _PAIRS,
-        "postData": {
-            "type": "object",
-            "required": ["mimeType"],
-            "properties": {
-                "mimeType": {"type": "string"},
-                "text": {"type": "string"},
-                "params": {"type": "array"},
-            },
+        "required": [name for name in members if name not in optional],
+        "properties": {
+            name: {"type": kind} if isinstance(kind, str) else kind for name, kind in members.items()
         },
-        "headersSize": {"type": "integer"},
-        "bodySize": {"type": "integer"},
-    },
-}
-_RESPONSE = {
-    "type": "object",
-    "required": [
-        "status",
-        "statusText",
-        "httpVersion",
-        "cookies",
-        "headers",
-        "content",
-        "redirectURL",
-        "headersSize",
-        "bodySize",
-    ],
-    "properties": {
-        "status": {"type": "integer"},
-        "statusText": {"type": "string"},
-        "httpVersion": {"type": "string"},
-        "cookies": {"type": "array"},
-        "headers": _PAIRS,
-        "content": _CONTENT,
-        "redirectURL": {"type": "string"},
-        "headersSize": {"type": "integer"},
-        "bodySize": {"type": "integer"},
-    },
-}
-_TIMINGS = {
-    "type": "object",
-    "required": ["send", "wait", "receive"],
-    "properties": {
-        name: {"type": "number", "minimum": -1}
+    }
+
+
+_PAIRS = {"type": "array", "items": _object(name="string", value="string")}
+_CONTENT = _object(
+    ("compression", "text", "encoding"),
+    size="integer",
+    compression="integer",
+    mimeType="string",
+    text="string",
+    encoding="string",
+)
+_REQUEST = _object(
+    ("postData",),
+    method="string",
+    url={"type": "string", "format": "uri"},
+    httpVersion="string",
+    cookies="array",
+    headers=_PAIRS,
+    queryString=_PAIRS,
+    postData=_object(("text", "params"), mimeType="string", text="string", params="array"),
+    headersSize="integer",
+    bodySize="integer",
+)
+_RESPONSE = _object(
+    status="integer",
+    statusText="string",
+    httpVersion="string",
+    cookies="array",
+    headers=_PAIRS,
+    content=_CONTENT,
+    redirectURL="string",
+    headersSize="integer",
+    bodySize="integer",
+)
+_TIMINGS = _object(
+    ("blocked", "dns", "connect", "ssl"),
+    **{
+        name: {"type": "number", "minimum": -1}  # milliseconds; -1 where the phase does not apply
         for name in ("blocked", "dns", "connect", "send", "wait", "receive", "ssl")
     },
-}
+)
+_ENTRY = _object(
+    startedDateTime={"type": "string", "format": "date-time"},
+    time={"type": "number", "minimum": 0},
+    request=_REQUEST,
+    response=_RESPONSE,
+    cache="object",
+    timings=_TIMINGS,
+)
 HAR_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "type": "object",
-    "required": ["log"],
-    "properties": {
-        "log": {
-            "type": "object",
-            "required": ["version", "creator", "entries"],
-            "properties": {
-                "version": {"const": "1.2"},
-                "creator": {
-                    "type": "object",
-                    "required": ["name", "version"],
-                    "properties": {"name": {"type": "string"}, "version": {"type": "string"}},
-                },
-                "pages": {"type": "array"},
-                "entries": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "required": ["startedDateTime", "time", "request", "response", "cache", "timings"],
-                        "properties": {
-                            "startedDateTime": {"type": "string", "format": "date-time"},
-                            "time": {"type": "number", "minimum": 0},
-                            "request": _REQUEST,
-                            "response": _RESPONSE,
-                            "cache": {"type": "object"},
-                            "timings": _TIMINGS,
-                        },
-                    },
-                },
-            },
-        }
-    },
+    **_object(
+        log=_object(
+            ("pages",),
+            version={"const": "1.2"},
+            creator=_object(name="string", version="string"),
+            pages="array",
+            entries={"type": "array", "items": _ENTRY},
+        )
+    ),
 }
 
 

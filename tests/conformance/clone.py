@@ -18,7 +18,7 @@ import math
 import random
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -141,6 +141,10 @@ class RefusedError(Exception):
     pass
 
 
+# How the clone answers a request to one product's route, given its body (a dict with the right key).
+Answer = Callable[[Product, Request, dict[str, Any]], Response]
+
+
 def _label(name: str) -> str:
     return name.replace("_", " ")
 
@@ -165,8 +169,8 @@ class Clone:
     def app(self) -> Starlette:
         routes = [Route("/generations/{name}", self._image, methods=["GET"])]
         for product in PRODUCTS:
-            routes.append(Route(product.create, self._creator(product), methods=["POST"]))
-            routes.append(Route(product.fetch, self._fetcher(product), methods=["POST"]))
+            routes.append(Route(product.create, self._endpoint(self._create, product), methods=["POST"]))
+            routes.append(Route(product.fetch, self._endpoint(self._fetch, product), methods=["POST"]))
         return Starlette(routes=routes)
 
     # -- validation, by hand -------------------------------------------------------------------
@@ -324,18 +328,21 @@ class Clone:
             return self._error("RefusedError Api Key")
         return body
 
-    def _creator(self, product: Product) -> Callable[[Request], Any]:
-        async def create(request: Request) -> Response:
-            body = await self._body(request)
-            if isinstance(body, Response):
-                return body
-            try:
-                clean = self._validated(product, body)
-            except RefusedError as error:
-                return self._refused(str(error))
-            return JSONResponse(self._accept(product, request, clean))
+    def _endpoint(self, answer: Answer, product: Product) -> Callable[[Request], Awaitable[Response]]:
+        """A route for `product` that answers a body with the right key, and refuses any other request."""
 
-        return create
+        async def endpoint(request: Request) -> Response:
+            body = await self._body(request)
+            return body if isinstance(body, Response) else answer(product, request, body)
+
+        return endpoint
+
+    def _create(self, product: Product, request: Request, body: dict[str, Any]) -> Response:
+        try:
+            clean = self._validated(product, body)
+        except RefusedError as error:
+            return self._refused(str(error))
+        return JSONResponse(self._accept(product, request, clean))
 
     def _seed(self, body: Mapping[str, Any]) -> int:
         seed = body.get("seed")
@@ -410,39 +417,29 @@ class Clone:
 
     # -- jobs, fetch, webhooks -----------------------------------------------------------------
 
-    def _fetcher(self, product: Product) -> Callable[[Request], Any]:
-        async def fetch(request: Request) -> Response:
-            body = await self._body(request)
-            if isinstance(body, Response):
-                return body
-            raw = request.path_params["id"]
-            job = self.jobs.get((product.create, int(raw))) if raw.isdigit() else None
-            if job is not None and self.defect == "fetch_returns_latest":
-                job = max(
-                    (j for (create, _), j in self.jobs.items() if create == product.create),
-                    key=lambda j: j.id,
-                )
-            if job is None:
-                return JSONResponse(
-                    {"status": "failed", "id": "", "message": "Request not found", "output": ""}
-                )
-            if time.monotonic() < job.ready_at:
-                return JSONResponse({"status": "processing", "message": "try again later.", "output": ""})
-            if job.failed:
-                return JSONResponse(
-                    {"status": "failed", "id": job.id, "message": "Failed, Try Again", "output": ""}
-                )
-            job.fetched_done += 1
-            if self.defect == "finished_job_forgotten" and job.fetched_done > 1:
-                return JSONResponse(
-                    {"status": "failed", "id": "", "message": "Request not found", "output": ""}
-                )
-            count = 1 if self.defect == "samples_capped" else job.samples
-            if self.defect == "webhook_only_on_fetch" and job.fetched_done == 1:
-                self._deliver_later(job, count)
-            return JSONResponse({"status": "success", "id": job.id, "output": job.urls(count)})
-
-        return fetch
+    def _fetch(self, product: Product, request: Request, body: dict[str, Any]) -> Response:
+        raw = request.path_params["id"]
+        job = self.jobs.get((product.create, int(raw))) if raw.isdigit() else None
+        if job is not None and self.defect == "fetch_returns_latest":
+            job = max(
+                (j for (create, _), j in self.jobs.items() if create == product.create),
+                key=lambda j: j.id,
+            )
+        if job is None:
+            return JSONResponse({"status": "failed", "id": "", "message": "Request not found", "output": ""})
+        if time.monotonic() < job.ready_at:
+            return JSONResponse({"status": "processing", "message": "try again later.", "output": ""})
+        if job.failed:
+            return JSONResponse(
+                {"status": "failed", "id": job.id, "message": "Failed, Try Again", "output": ""}
+            )
+        job.fetched_done += 1
+        if self.defect == "finished_job_forgotten" and job.fetched_done > 1:
+            return JSONResponse({"status": "failed", "id": "", "message": "Request not found", "output": ""})
+        count = 1 if self.defect == "samples_capped" else job.samples
+        if self.defect == "webhook_only_on_fetch" and job.fetched_done == 1:
+            self._deliver_later(job, count)
+        return JSONResponse({"status": "success", "id": job.id, "output": job.urls(count)})
 
     def _deliver_later(self, job: Job, count: int) -> None:
         if not job.body.get("webhook"):

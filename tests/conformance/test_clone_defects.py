@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conformance.clone import Clone
 from tests.conformance.conftest import audit_clone
@@ -15,180 +17,33 @@ from tests.conformance.conftest import audit_clone
 pytestmark = pytest.mark.conformance
 
 
+# The create operation audited -> it and its fetch operation.
+OPERATIONS = {
+    "img_mixer": ("img_mixer", "fetch_v6"),
+    "magic_mix_enterprise": ("magic_mix_enterprise", "fetch_enterprise"),
+    "magic_mix_v5": ("magic_mix_v5", "fetch_v5"),
+}
+TIERS = ("smoke", "ranges", "stateful", "webhooks")
+# class of defect -> the defects planted for it (a file of its own: a long table reads better there)
+TABLE: dict[str, list[dict[str, str]]] = yaml.safe_load(
+    (Path(__file__).parent / "planted_defects.yaml").read_text(encoding="utf-8")
+)
+
+
 @dataclass(frozen=True)
 class Planted:
-    defect: str
     issue_class: str  # the class of defect (issue 11's list, 1-10)
+    defect: str
     tier: str  # the tier a user would expect to catch it ("webhooks": --webhooks)
-    operations: tuple[str, ...]
+    operation: str  # the create operation audited
     finding: str  # the key of the finding that names it
 
+    @property
+    def operations(self) -> tuple[str, ...]:
+        return OPERATIONS[self.operation]
 
-V6 = ("img_mixer", "fetch_v6")
-V1 = ("magic_mix_enterprise", "fetch_enterprise")
-V5 = ("magic_mix_v5", "fetch_v5")
 
-PLANTED = (
-    # 1. types
-    Planted("integer_accepts_fraction", "1 types", "ranges", V6, "img_mixer width: type integer"),
-    Planted("integer_rejects_integral_float", "1 types", "ranges", V6, "img_mixer width: type integer"),
-    Planted("integer_accepts_numeric_string", "1 types", "ranges", V5, "magic_mix_v5 width: type integer"),
-    Planted("integer_accepts_boolean", "1 types", "ranges", V1, "magic_mix_enterprise samples: type integer"),
-    Planted(
-        "number_accepts_numeric_string", "1 types", "ranges", V6, "img_mixer guidance_scale: type number"
-    ),
-    Planted("first_item_only", "1 types", "ranges", V6, "img_mixer init_image: format uri"),
-    # 2. bounds
-    Planted("minimum_rounded", "2 bounds", "ranges", V6, "img_mixer guidance_scale: minimum 1"),
-    Planted("maximum_exclusive", "2 bounds", "ranges", V5, "magic_mix_v5 steps: maximum 50"),
-    Planted("maximum_truncated", "2 bounds", "ranges", V6, "img_mixer guidance_scale: maximum 20"),
-    Planted("max_items_off_by_one", "2 bounds", "ranges", V6, "img_mixer init_image: maxItems 4"),
-    # 3. what the contract must tolerate
-    Planted(
-        "unknown_fields_rejected", "3 tolerance", "ranges", V6, "img_mixer (body): unknown fields tolerated"
-    ),
-    Planted("explicit_null_rejected", "3 tolerance", "ranges", V6, "img_mixer seed: type integer|null"),
-    Planted("track_id_string_only", "3 tolerance", "ranges", V6, "img_mixer track_id: type integer|null"),
-    Planted(
-        "sdk_body_rejected",
-        "3 tolerance",
-        "ranges",
-        V1,
-        "magic_mix_enterprise (body): the sdk-py 0.2.3 MagicMixSchema body",
-    ),
-    # 4. bodies that are not objects
-    Planted("array_body_crashes", "4 not objects", "ranges", V6, "img_mixer reply: not a server error"),
-    Planted(
-        "empty_body_html_error",
-        "4 not objects",
-        "ranges",
-        V1,
-        "magic_mix_enterprise reply: content type application/json",
-    ),
-    Planted(
-        "wrong_content_type_accepted",
-        "4 not objects",
-        "ranges",
-        V5,
-        "magic_mix_v5 (body): content type application/json",
-    ),
-    # 5. seeds
-    Planted("seed_ignored", "5 seeds", "stateful", V6, "img_mixer seed: the same seed gives the same images"),
-    Planted(
-        "image_ignores_seed", "5 seeds", "stateful", V5, "magic_mix_v5 seed: another seed gives other images"
-    ),
-    Planted(
-        "seed_zero_random",
-        "5 seeds",
-        "stateful",
-        V1,
-        "magic_mix_enterprise seed: seed 0 is a seed: two requests with it give the same images",
-    ),
-    Planted("seed_not_echoed", "5 seeds", "smoke", V6, "img_mixer reply.meta.seed: echoes seed"),
-    # 6. images
-    Planted("webp_named_png", "6 images", "smoke", V6, "img_mixer reply.output: URLs are PNG or JPEG images"),
-    Planted(
-        "default_size_wrong",
-        "6 images",
-        "ranges",
-        V5,
-        "magic_mix_v5 reply.output: images have the requested size",
-    ),
-    Planted("transposed", "6 images", "smoke", V6, "img_mixer reply.output: images have the requested size"),
-    Planted("samples_capped", "6 images", "ranges", V5, "magic_mix_v5 reply.output: one URL per sample"),
-    # 7. the error envelope
-    Planted(
-        "empty_error_message",
-        "7 errors",
-        "ranges",
-        V6,
-        "img_mixer reply.message: an error message is not empty",
-    ),
-    Planted("message_without_field", "7 errors", "ranges", V6, "img_mixer steps: the error message names it"),
-    # 8. jobs
-    Planted(
-        "every_job_fails", "8 jobs", "smoke", V6, "img_mixer job: the page example's job ends in success"
-    ),
-    Planted(
-        "queued_jobs_fail", "8 jobs", "stateful", V1, "magic_mix_enterprise job: a queued job ends in success"
-    ),
-    Planted(
-        "finished_job_forgotten", "8 jobs", "stateful", V6, "fetch_v6 job: a finished job stays fetchable"
-    ),
-    Planted(
-        "instant_job_not_stored",
-        "8 jobs",
-        "smoke",
-        V5,
-        "fetch_v5 job: a job that finished at once can be fetched",
-    ),
-    Planted(
-        "fetch_result_other_origin",
-        "8 jobs",
-        "stateful",
-        V6,
-        "img_mixer reply.fetch_result: is on the audited origin",
-    ),
-    Planted(
-        "fetch_result_other_product",
-        "8 jobs",
-        "stateful",
-        V1,
-        "magic_mix_enterprise reply.fetch_result: is the linked fetch URL",
-    ),
-    # 9. webhooks
-    Planted(
-        "webhook_form_encoded",
-        "9 webhooks",
-        "webhooks",
-        V6,
-        "img_mixer webhook: content type application/json",
-    ),
-    Planted(
-        "webhook_query_dropped",
-        "9 webhooks",
-        "webhooks",
-        V5,
-        "magic_mix_v5 webhook: is POSTed to the URL as given",
-    ),
-    Planted(
-        "webhook_only_on_fetch",
-        "9 webhooks",
-        "webhooks",
-        V6,
-        "img_mixer webhook: is delivered when the job ends",
-    ),
-    Planted(
-        "webhook_twice",
-        "9 webhooks",
-        "webhooks",
-        V1,
-        "magic_mix_enterprise webhook: is delivered once per job",
-    ),
-    Planted(
-        "webhook_track_id_as_string",
-        "9 webhooks",
-        "webhooks",
-        V6,
-        "img_mixer webhook.track_id: echoes track_id with its JSON type",
-    ),
-    Planted(
-        "webhook_refused",
-        "9 webhooks",
-        "webhooks",
-        V5,
-        "magic_mix_v5 webhook: a create with a webhook is accepted",
-    ),
-    # 10. beyond the page example
-    Planted("fetch_returns_latest", "10 beyond", "stateful", V6, "img_mixer fetch.id: is the job's id"),
-    Planted(
-        "big_images_clamped",
-        "10 beyond",
-        "ranges",
-        V6,
-        "img_mixer reply.output: images have the requested size",
-    ),
-)
+PLANTED = tuple(Planted(issue_class, **row) for issue_class, rows in TABLE.items() for row in rows)
 
 
 def _run(url: str, planted: Planted) -> list[str]:
@@ -212,6 +67,19 @@ def test_every_class_of_the_issue_is_planted() -> None:
     classes = {planted.issue_class.split(" ")[0] for planted in PLANTED}
     assert classes == {str(number) for number in range(1, 11)}
     assert len({planted.defect for planted in PLANTED}) == len(PLANTED)
+
+
+def test_every_row_of_the_table_is_well_formed() -> None:
+    assert all(re.fullmatch(r"(10|[1-9]) [a-z ]+", issue_class) for issue_class in TABLE), list(TABLE)
+    for issue_class, rows in TABLE.items():
+        assert isinstance(rows, list), issue_class
+        assert rows, issue_class
+        for row in rows:
+            assert set(row) == {"defect", "tier", "operation", "finding"}, row
+            assert all(isinstance(value, str) and value for value in row.values()), row
+            assert row["tier"] in TIERS, row
+            assert row["operation"] in OPERATIONS, row
+            assert row["finding"].split(" ")[0] in OPERATIONS[row["operation"]], row
 
 
 def test_the_correct_clone_gives_no_finding_in_any_tier(clone: tuple[Clone, str]) -> None:

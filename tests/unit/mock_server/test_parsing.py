@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import random
 import statistics
+from collections.abc import Callable
 
 import pytest
 
@@ -28,20 +29,6 @@ def test_parse_duration(text: str, seconds: float) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("fast", "'fast' is not a duration"),
-        ("-5ms", "'-5ms' is not a duration"),
-        ("301s", "longer than 300 s"),
-    ],
-    ids=["word", "negative", "too-long"],
-)
-def test_parse_duration_names_the_bad_text(text: str, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        parse_duration(text)
-
-
-@pytest.mark.parametrize(
     ("text", "expected"),
     [
         ("250ms", Latency("fixed", 0.25)),
@@ -52,21 +39,6 @@ def test_parse_duration_names_the_bad_text(text: str, message: str) -> None:
 )
 def test_parse_latency(text: str, expected: Latency) -> None:
     assert parse_latency(text) == expected
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("uniform:300ms:100ms", "low bound is above the high bound"),
-        ("lognormal:200ms:x", "sigma 'x' is not a number"),
-        ("lognormal:200ms:9", "sigma must be between 0 and 5"),
-        ("gamma:1s:2", "is not a latency"),
-    ],
-    ids=["uniform-reversed", "sigma-word", "sigma-huge", "unknown-kind"],
-)
-def test_parse_latency_names_the_bad_text(text: str, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        parse_latency(text)
 
 
 def test_latency_samples_follow_their_distribution() -> None:
@@ -84,20 +56,42 @@ def test_shares_from_text_and_mapping() -> None:
     assert fault_shares({"slow-body": 0.5}) == {"slow-body": 0.5}
 
 
+# parser -> test id -> (bad text, what its error must say)
+BAD_TEXT: dict[Callable[[str], object], dict[str, tuple[str, str]]] = {
+    parse_duration: {
+        "word": ("fast", "'fast' is not a duration"),
+        "negative": ("-5ms", "'-5ms' is not a duration"),
+        "too-long": ("301s", "longer than 300 s"),
+    },
+    parse_latency: {
+        "uniform-reversed": ("uniform:300ms:100ms", "low bound is above the high bound"),
+        "sigma-word": ("lognormal:200ms:x", "sigma 'x' is not a number"),
+        "sigma-huge": ("lognormal:200ms:9", "sigma must be between 0 and 5"),
+        "unknown-kind": ("gamma:1s:2", "is not a latency"),
+    },
+    fault_shares: {
+        "unknown": ("teapot=0.1", "'teapot' is not a fault"),
+        "no-share": ("drop", "expected fault=share pairs"),
+        "word-share": ("drop=lots", "the share is not a number"),
+        "share-over-1": ("drop=1.5", "between 0 and 1"),
+        "sum-over-1": ("drop=0.6,500=0.6", "add up to more than 1"),
+    },
+}
+
+
 @pytest.mark.parametrize(
-    ("raw", "message"),
+    ("parse", "text", "message"),
     [
-        ("teapot=0.1", "'teapot' is not a fault"),
-        ("drop", "expected fault=share pairs"),
-        ("drop=lots", "the share is not a number"),
-        ("drop=1.5", "between 0 and 1"),
-        ("drop=0.6,500=0.6", "add up to more than 1"),
+        pytest.param(parse, text, message, id=f"{parse.__name__}-{name}")
+        for parse, cases in BAD_TEXT.items()
+        for name, (text, message) in cases.items()
     ],
-    ids=["unknown", "no-share", "word-share", "share-over-1", "sum-over-1"],
 )
-def test_shares_name_the_bad_value(raw: str, message: str) -> None:
+def test_bad_text_is_a_value_error_naming_the_problem(
+    parse: Callable[[str], object], text: str, message: str
+) -> None:
     with pytest.raises(ValueError, match=message):
-        fault_shares(raw)
+        parse(text)
 
 
 @pytest.mark.parametrize(

@@ -27,36 +27,21 @@ def page_example(spec_name: str) -> dict[str, Any]:
     return example
 
 
-MAGIC_MIX_PARAMS = {
+# Every create body's parameters, then each product's own.
+COMMON_PARAMS = {
     "key",
     "prompt",
     "negative_prompt",
-    "image",
     "width",
     "height",
-    "kmin",
-    "kmax",
-    "mix_factor",
     "steps",
     "samples",
     "seed",
     "webhook",
     "track_id",
 }
-IMG_MIXER_PARAMS = {
-    "key",
-    "prompt",
-    "negative_prompt",
-    "init_image",
-    "width",
-    "height",
-    "steps",
-    "guidance_scale",
-    "seed",
-    "samples",
-    "webhook",
-    "track_id",
-}
+IMG_MIXER_PARAMS = COMMON_PARAMS | {"init_image", "guidance_scale"}
+MAGIC_MIX_PARAMS = COMMON_PARAMS | {"image", "kmin", "kmax", "mix_factor"}
 
 
 @pytest.mark.parametrize(
@@ -75,43 +60,46 @@ def test_every_page_parameter_is_declared(spec_name: str, params: set[str], requ
     assert schema["additionalProperties"] is True
 
 
-# (spec, parameter, keyword, value): every range the pages state, plus the inferred ones that
+# Ranges more than one parameter or spec has.
+SIZE = {"minimum": 1, "maximum": 1024}
+UNIT = {"minimum": 0, "maximum": 1}
+STEPS = {"minimum": 1, "maximum": 50}
+PROMPT = {"minLength": 1}
+
+
+def _magic_mix_ranges(samples_max: int) -> dict[str, dict[str, int]]:
+    return {
+        "steps": STEPS,
+        "width": SIZE,
+        "height": SIZE,
+        "samples": {"minimum": 1, "maximum": samples_max},
+        "kmin": UNIT,
+        "kmax": UNIT,
+        "mix_factor": UNIT,
+        "prompt": PROMPT,
+    }
+
+
+# spec -> parameter -> its range keywords: every range the pages state, plus the inferred ones that
 # openapi/README.md lists with their reasons.
+RANGES_BY_SPEC = {
+    "v6": {
+        "steps": STEPS,
+        "guidance_scale": {"minimum": 1, "maximum": 20},
+        "width": SIZE,
+        "height": SIZE,
+        "samples": {"minimum": 1, "maximum": 1},
+        "init_image": {"minItems": 1, "maxItems": 4},
+        "prompt": PROMPT,
+    },
+    "v1-enterprise": _magic_mix_ranges(1),
+    "v5": _magic_mix_ranges(4),
+}
 RANGES = [
-    ("v6", "steps", "minimum", 1),
-    ("v6", "steps", "maximum", 50),
-    ("v6", "guidance_scale", "minimum", 1),
-    ("v6", "guidance_scale", "maximum", 20),
-    ("v6", "width", "minimum", 1),
-    ("v6", "width", "maximum", 1024),
-    ("v6", "height", "minimum", 1),
-    ("v6", "height", "maximum", 1024),
-    ("v6", "samples", "minimum", 1),
-    ("v6", "samples", "maximum", 1),
-    ("v6", "init_image", "minItems", 1),
-    ("v6", "init_image", "maxItems", 4),
-    ("v6", "prompt", "minLength", 1),
-    *[
-        (spec, param, keyword, value)
-        for spec, samples_max in (("v1-enterprise", 1), ("v5", 4))
-        for param, keyword, value in (
-            ("steps", "minimum", 1),
-            ("steps", "maximum", 50),
-            ("width", "minimum", 1),
-            ("width", "maximum", 1024),
-            ("height", "minimum", 1),
-            ("height", "maximum", 1024),
-            ("samples", "minimum", 1),
-            ("samples", "maximum", samples_max),
-            ("kmin", "minimum", 0),
-            ("kmin", "maximum", 1),
-            ("kmax", "minimum", 0),
-            ("kmax", "maximum", 1),
-            ("mix_factor", "minimum", 0),
-            ("mix_factor", "maximum", 1),
-            ("prompt", "minLength", 1),
-        )
-    ],
+    (spec_name, param, keyword, value)
+    for spec_name, ranges in RANGES_BY_SPEC.items()
+    for param, bounds in ranges.items()
+    for keyword, value in bounds.items()
 ]
 RANGE_IDS = [f"{spec}-{param}-{keyword}-{value}" for spec, param, keyword, value in RANGES]
 
@@ -175,23 +163,17 @@ def test_just_outside_the_bound_fails(spec_name: str, param: str, keyword: str, 
     assert expected in found[0]
 
 
+# spec -> parameter -> its default on the spec's page
+MAGIC_MIX_DEFAULTS = {"width": 768, "height": 768, "kmin": 0.3, "kmax": 0.5, "mix_factor": 0.5}
+DEFAULTS_BY_SPEC: dict[str, dict[str, float]] = {
+    "v6": {"steps": 20, "guidance_scale": 7.5, "samples": 1},
+    "v1-enterprise": {**MAGIC_MIX_DEFAULTS, "steps": 20, "samples": 1},
+    "v5": {**MAGIC_MIX_DEFAULTS, "steps": 20, "samples": 1},
+}
 DEFAULTS = [
-    ("v6", "steps", 20),
-    ("v6", "guidance_scale", 7.5),
-    ("v6", "samples", 1),
-    *[
-        (spec, param, value)
-        for spec in ("v1-enterprise", "v5")
-        for param, value in (
-            ("width", 768),
-            ("height", 768),
-            ("kmin", 0.3),
-            ("kmax", 0.5),
-            ("mix_factor", 0.5),
-            ("steps", 20),
-            ("samples", 1),
-        )
-    ],
+    (spec_name, param, value)
+    for spec_name, defaults in DEFAULTS_BY_SPEC.items()
+    for param, value in defaults.items()
 ]
 
 
@@ -210,19 +192,19 @@ def test_img_mixer_width_and_height_have_no_default(spec_name: str) -> None:
     assert "default" not in properties["height"]
 
 
+# parameter -> spec -> its type on that spec's page
+TYPES: dict[str, dict[str, str | list[str]]] = {
+    "track_id": {"v6": ["integer", "null"], "v1-enterprise": ["string", "null"], "v5": ["string", "null"]},
+    "webhook": {"v6": ["string", "null"], "v5": ["string", "null"]},
+    "seed": {"v6": ["integer", "null"], "v1-enterprise": ["integer", "null"]},
+    "init_image": {"v6": "array"},
+    "image": {"v5": "string"},
+}
+
+
 @pytest.mark.parametrize(
     ("spec_name", "param", "types"),
-    [
-        ("v6", "track_id", ["integer", "null"]),
-        ("v1-enterprise", "track_id", ["string", "null"]),
-        ("v5", "track_id", ["string", "null"]),
-        ("v6", "webhook", ["string", "null"]),
-        ("v5", "webhook", ["string", "null"]),
-        ("v6", "seed", ["integer", "null"]),
-        ("v1-enterprise", "seed", ["integer", "null"]),
-        ("v6", "init_image", "array"),
-        ("v5", "image", "string"),
-    ],
+    [(spec_name, param, types) for param, by_spec in TYPES.items() for spec_name, types in by_spec.items()],
     ids=lambda value: str(value) if not isinstance(value, list) else "|".join(value),
 )
 def test_types_follow_each_page(spec_name: str, param: str, types: str | list[str]) -> None:
