@@ -1,11 +1,15 @@
 """Throughput and latency of the mock against its peers, measured in one run on one machine.
 
-Peers: Stoplight Prism (`prism mock` on the v6 spec, default settings) and a bare Starlette endpoint
-returning a constant JSON (the ceiling). All three get the same valid img_mixer POST at each
-concurrency; the load generator is wrk when installed, else an asyncio + httpx loop.
+Peers: Stoplight Prism (`prism mock` on the v6 spec, default settings), a bare Starlette endpoint
+returning a constant JSON (the ceiling) and, with `--baseline REV`, the mock as it was at an earlier git
+revision (a regression check). All get the same valid img_mixer POST at each concurrency; the load
+generator is wrk when installed, else an asyncio + httpx loop. All servers run at once and take turns at
+each point; with `--rounds N` each point is measured N times and the median kept, so a change in the
+machine's load falls on every target alike.
 
     python bench/bench_mock.py                       # Prism from PATH or PRISM_BIN
     python bench/bench_mock.py --prism-bin node_modules/.bin/prism --duration 10 --concurrency 1 16 64
+    python bench/bench_mock.py --rounds 3 --baseline v0.1.0 --concurrency 16   # against a release
 
 Absolute numbers from different runs do not compare; the ratios printed at the end do.
 """
@@ -26,7 +30,7 @@ import tempfile
 import textwrap
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -166,30 +170,78 @@ async def _httpx_load(url: str, concurrency: int, duration: float) -> tuple[floa
     return len(latencies) / elapsed, cuts[49] * 1000, cuts[98] * 1000, failures
 
 
-def measure(
-    target: str, url: str, concurrencies: Sequence[int], duration: float, script: Path | None
-) -> list[Point]:
-    points = []
-    warm = min(duration, 3.0)
+def warm_up(url: str, duration: float, script: Path | None) -> None:
     if script is not None:
-        run_wrk(url, 8, warm, script)
+        run_wrk(url, 8, duration, script)
     else:
-        asyncio.run(_httpx_load(url, 8, warm))
-    for concurrency in concurrencies:
-        if script is not None:
-            rps, p50, p99, failures = run_wrk(url, concurrency, duration, script)
-        else:
-            rps, p50, p99, failures = asyncio.run(_httpx_load(url, concurrency, duration))
-        points.append(Point(target, concurrency, rps, p50, p99, failures))
-        figures = f"{rps:9.1f} req/s  p50 {p50:7.2f} ms  p99 {p99:7.2f} ms  failures {failures}"
-        print(f"{target:6} c={concurrency:<3} {figures}")
-        time.sleep(1)
-    return points
+        asyncio.run(_httpx_load(url, 8, duration))
+
+
+def measure_point(target: str, url: str, concurrency: int, duration: float, script: Path | None) -> Point:
+    if script is not None:
+        rps, p50, p99, failures = run_wrk(url, concurrency, duration, script)
+    else:
+        rps, p50, p99, failures = asyncio.run(_httpx_load(url, concurrency, duration))
+    return Point(target, concurrency, rps, p50, p99, failures)
 
 
 def find_prism(explicit: str | None) -> str | None:
     candidate = explicit or os.environ.get("PRISM_BIN") or shutil.which("prism")
     return candidate if candidate and Path(candidate).exists() else None
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    command: list[str]
+    port: int
+    ready_path: str
+    create_path: str
+    cwd: Path | None = None
+
+
+def mock_target(name: str, workdir: Path, checkout: Path) -> Target:
+    """`mixmock serve` from `checkout`, default settings and a file store, as a user starts it."""
+    port = free_port()
+    store = workdir / f"{name.replace('@', '-')}.sqlite3"
+    command = [sys.executable, "-m", "mock_server", "serve", "--port", str(port), "--store", str(store)]
+    return Target(name, command, port, "/health", "/api/v6/image_editing/img_mixer", checkout)
+
+
+@contextmanager
+def baseline_checkout(revision: str, workdir: Path) -> Iterator[Path]:
+    """The repository at `revision`, checked out in a temporary worktree (removed on exit)."""
+    folder = workdir / f"baseline-{len(list(workdir.glob('baseline-*')))}"
+    git = ["git", "-C", str(ROOT)]
+    found = subprocess.run(
+        [*git, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}"], capture_output=True
+    )
+    if found.returncode != 0:
+        raise SystemExit(f"--baseline {revision!r} is not a commit of {ROOT}")
+    subprocess.run([*git, "worktree", "add", "--detach", "--quiet", str(folder), revision], check=True)
+    try:
+        yield folder
+    finally:
+        subprocess.run([*git, "worktree", "remove", "--force", str(folder)], check=False)
+
+
+def targets(args: argparse.Namespace, workdir: Path, baselines: dict[str, Path]) -> list[Target]:
+    found = [mock_target("mock", workdir, ROOT)]
+    found += [mock_target(f"mock@{revision}", workdir, folder) for revision, folder in baselines.items()]
+    prism = find_prism(args.prism_bin)
+    if prism is None:
+        print("prism: not found; npm install --prefix DIR @stoplight/prism-cli, then pass --prism-bin")
+    else:
+        port = free_port()
+        command = [prism, "mock", "-h", "127.0.0.1", "-p", str(port), str(SPEC)]
+        found.append(Target("prism", command, port, "/image_editing/img_mixer", "/image_editing/img_mixer"))
+    (workdir / "bare_app.py").write_text(BARE_APP)
+    port = free_port()
+    bare = [sys.executable, "-m", "uvicorn", "bare_app:app", "--port", str(port), "--no-access-log"]
+    found.append(
+        Target("bare", [*bare, "--app-dir", str(workdir)], port, "/health", "/api/v6/image_editing/img_mixer")
+    )
+    return found
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -200,7 +252,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
     parser.add_argument("--prism-bin", help="the prism executable (default: PRISM_BIN or PATH)")
     parser.add_argument("--loadgen", choices=["auto", "wrk", "httpx"], default="auto")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="measure every target this many times, taking turns; medians are reported (default 1)",
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        action="append",
+        default=[],
+        help="also measure the mock as it was at git revision REV, from a temporary worktree (repeatable)",
+    )
     args = parser.parse_args(argv)
+    if args.rounds < 1 or args.duration <= 0 or min(args.concurrency) < 1:
+        parser.error("--rounds, --duration and each --concurrency must be positive")
 
     use_wrk = args.loadgen == "wrk" or (args.loadgen == "auto" and shutil.which("wrk") is not None)
     workdir = Path(tempfile.mkdtemp(prefix="mixmock-bench-"))
@@ -209,81 +276,70 @@ def main(argv: Sequence[str] | None = None) -> int:
         script = workdir / "post.lua"
         script.write_text(WRK_SCRIPT % json.dumps(BODY, separators=(",", ":")))
     print(
-        f"load generator: {'wrk (1 thread)' if use_wrk else 'asyncio + httpx'}; {args.duration:g} s per point"
+        f"load generator: {'wrk (1 thread)' if use_wrk else 'asyncio + httpx'}; "
+        f"{args.duration:g} s per point, {args.rounds} round(s), targets taking turns"
     )
-    results: dict[str, list[Point]] = {}
-    python = sys.executable
-
-    port = free_port()
-    mock = [
-        python,
-        "-m",
-        "mock_server",
-        "serve",
-        "--port",
-        str(port),
-        "--store",
-        str(workdir / "jobs.sqlite3"),
-    ]
-    with process(mock, f"http://127.0.0.1:{port}", "/health", "mixmock", cwd=ROOT):
-        results["mock"] = measure(
-            "mock",
-            f"http://127.0.0.1:{port}/api/v6/image_editing/img_mixer",
-            args.concurrency,
-            args.duration,
-            script,
-        )
-
-    prism = find_prism(args.prism_bin)
-    if prism is None:
-        print("prism: not found; npm install --prefix DIR @stoplight/prism-cli, then pass --prism-bin")
-    else:
-        port = free_port()
-        with process(
-            [prism, "mock", "-h", "127.0.0.1", "-p", str(port), str(SPEC)],
-            f"http://127.0.0.1:{port}",
-            "/image_editing/img_mixer",
-            "prism",
-        ):
-            results["prism"] = measure(
-                "prism",
-                f"http://127.0.0.1:{port}/image_editing/img_mixer",
-                args.concurrency,
-                args.duration,
-                script,
-            )
-
-    port = free_port()
-    (workdir / "bare_app.py").write_text(BARE_APP)
-    bare = [
-        python,
-        "-m",
-        "uvicorn",
-        "bare_app:app",
-        "--port",
-        str(port),
-        "--no-access-log",
-        "--app-dir",
-        str(workdir),
-    ]
-    with process(bare, f"http://127.0.0.1:{port}", "/health", "bare"):
-        results["bare"] = measure(
-            "bare",
-            f"http://127.0.0.1:{port}/api/v6/image_editing/img_mixer",
-            args.concurrency,
-            args.duration,
-            script,
-        )
-
-    print("\nratios (requests/s):")
-    for index, concurrency in enumerate(args.concurrency):
-        mock_rps = results["mock"][index].rps
-        parts = [f"mock/bare {mock_rps / results['bare'][index].rps:.2f}"]
-        if "prism" in results:
-            parts.insert(0, f"mock/prism {mock_rps / results['prism'][index].rps:.2f}")
-        print(f"  c={concurrency:<3} " + "  ".join(parts))
-    shutil.rmtree(workdir, ignore_errors=True)
+    try:
+        with ExitStack() as stack:
+            baselines = {
+                revision: stack.enter_context(baseline_checkout(revision, workdir))
+                for revision in args.baseline
+            }
+            chosen = targets(args, workdir, baselines)
+            for target in chosen:
+                url = f"http://127.0.0.1:{target.port}"
+                stack.enter_context(
+                    process(target.command, url, target.ready_path, target.name, cwd=target.cwd)
+                )
+            results = measure_all(chosen, args.concurrency, args.duration, args.rounds, script)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    report(results, args.concurrency)
     return 0
+
+
+def measure_all(
+    chosen: Sequence[Target], concurrencies: Sequence[int], duration: float, rounds: int, script: Path | None
+) -> dict[str, list[Point]]:
+    """Every target at every concurrency, `rounds` times, the targets taking turns at each point (so a
+    change in the machine's load falls on all of them); a point's median round is kept."""
+    runs: dict[tuple[str, int], list[Point]] = {}
+    for target in chosen:
+        warm_up(f"http://127.0.0.1:{target.port}{target.create_path}", min(duration, 3.0), script)
+    for round_number in range(1, rounds + 1):
+        for concurrency in concurrencies:
+            for target in chosen:
+                url = f"http://127.0.0.1:{target.port}{target.create_path}"
+                point = measure_point(target.name, url, concurrency, duration, script)
+                runs.setdefault((target.name, concurrency), []).append(point)
+                print(f"round {round_number}  {_line(point)}")
+                time.sleep(1)
+    return {
+        target.name: [_median(runs[(target.name, concurrency)]) for concurrency in concurrencies]
+        for target in chosen
+    }
+
+
+def _line(point: Point) -> str:
+    figures = f"{point.rps:9.1f} req/s  p50 {point.p50_ms:7.2f} ms  p99 {point.p99_ms:7.2f} ms"
+    return f"{point.target:14} c={point.concurrency:<3} {figures}  failures {point.failures}"
+
+
+def _median(points: list[Point]) -> Point:
+    return sorted(points, key=lambda point: point.rps)[len(points) // 2]
+
+
+def report(results: dict[str, list[Point]], concurrencies: Sequence[int]) -> None:
+    print("\nmedians:")
+    for points in results.values():
+        for point in points:
+            print(f"  {_line(point)}")
+    print("\nratios (requests/s):")
+    peers = [name for name in results if name != "mock"]
+    for index, concurrency in enumerate(concurrencies):
+        mock_rps = results["mock"][index].rps
+        parts = [f"mock/{peer} {mock_rps / results[peer][index].rps:.2f}" for peer in peers]
+        print(f"  c={concurrency:<3} " + "  ".join(parts))
 
 
 if __name__ == "__main__":
