@@ -8,6 +8,7 @@ import pytest
 
 from mock_server.settings import ProxySettings, SettingsError, load_proxy_settings
 from mock_server.tooling.cli import _overrides, _parser, main
+from tests.unit.mock_server.command_lines import assert_refused, bad_command_lines
 
 pytestmark = [pytest.mark.unit, pytest.mark.timeout(30)]
 
@@ -67,30 +68,9 @@ def test_help_names_every_variable(capsys: pytest.CaptureFixture[str]) -> None:
         assert name in text
 
 
-@pytest.mark.parametrize(
-    ("argv", "words"),
-    [
-        (["proxy"], "the proxy needs --target"),
-        (["proxy", "--target", "modelslab.com"], "must be an http(s) origin"),
-        (["proxy", "--target", "https://modelslab.com/api/v6"], "must be an origin without a path"),
-        (["proxy", "--target", "https://modelslab.com", "--total-timeout", "0"], "'total_timeout_s' = 0.0"),
-        (["proxy", "--target", "https://modelslab.com", "--download-host", "a b"], "neither a host name"),
-        (["proxy", "--learn"], "--learn reads and writes the --record directory"),
-        (["proxy", "--learn", "--record", "/nonexistent/rec"], "does not exist"),
-    ],
-    ids=[
-        "no-target",
-        "not-an-origin",
-        "a-path",
-        "zero-timeout",
-        "bad-host",
-        "learn-without-record",
-        "learn-no-dir",
-    ],
-)
-def test_bad_settings_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str], words: str) -> None:
-    assert main(argv) == 2
-    assert words in capsys.readouterr().err
+@bad_command_lines(__file__)
+def test_bad_settings_exit_2(capsys: pytest.CaptureFixture[str], command_line: str, words: str) -> None:
+    assert_refused(capsys, command_line, words)
 
 
 def test_learn_on_a_recording_prints_and_writes_the_report(
