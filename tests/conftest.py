@@ -3,12 +3,13 @@ and the store backends that the contract suites run against."""
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import pytest
 import redis
@@ -25,6 +26,23 @@ from mock_server.tooling.redis_server import Persistence, RedisServer, redis_bin
 from mock_server.tooling.testing import InProcessClient, in_process
 
 ClientFactory = Callable[..., AbstractContextManager[InProcessClient]]
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def closing_all(open_one: Callable[P, T], close: Callable[[T], object]) -> Iterator[Callable[P, T]]:
+    """The body of an opener fixture: yields `open_one`, and once the test is over closes, in order, all
+    that it opened."""
+    opened: list[T] = []
+
+    def opener(*args: P.args, **kwargs: P.kwargs) -> T:
+        thing = open_one(*args, **kwargs)
+        opened.append(thing)
+        return thing
+
+    yield opener
+    for thing in opened:
+        close(thing)
 
 
 @pytest.fixture(autouse=True)
@@ -83,17 +101,14 @@ def redis_factory(tmp_path: Path) -> Iterator[Callable[..., RedisServer]]:
     """`redis_factory(persistence="aof")`: a redis-server of this test's own (to restart or kill)."""
     if redis_binary() is None:
         pytest.skip("redis-server is not installed (apt-get install -y redis-server); .ci/run installs it")
-    started: list[RedisServer] = []
+    numbers = itertools.count()
 
     def start(persistence: Persistence = "none") -> RedisServer:
-        server = RedisServer(tmp_path / f"redis-{len(started)}", persistence)
+        server = RedisServer(tmp_path / f"redis-{next(numbers)}", persistence)
         server.start()
-        started.append(server)
         return server
 
-    yield start
-    for server in started:
-        server.stop()
+    yield from closing_all(start, lambda server: server.stop())
 
 
 STORE_BACKENDS = ["sqlite", pytest.param("redis", marks=pytest.mark.redis)]
@@ -120,16 +135,11 @@ def backend_settings(store_backend: str, request: pytest.FixtureRequest, tmp_pat
 @pytest.fixture
 def open_state(backend_settings: Settings) -> Iterator[StateOpener]:
     """`open_state(journal_size=5)` opens one more view of the same state, as another process would."""
-    opened: list[Backend] = []
 
     def open_one(**overrides: Any) -> Backend:
-        backend = open_backend(replace(backend_settings, **overrides))
-        opened.append(backend)
-        return backend
+        return open_backend(replace(backend_settings, **overrides))
 
-    yield open_one
-    for backend in opened:
-        backend.close()
+    yield from closing_all(open_one, lambda backend: backend.close())
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ pytest.importorskip("transformers", reason="the reference engine needs transform
 from mock_server.engines.base import ImageJob
 from mock_server.engines.diffusers import DiffusersEngine
 from mock_server.engines.diffusers.tiny import init_tiny_models
+from openapi.vocabulary import Product
 
 
 def data_uri(image: Image.Image) -> str:
@@ -36,31 +37,22 @@ def picture(size: tuple[int, int] = (48, 40), mode: str = "RGB", seed: int = 0) 
     return rgb.convert(mode)
 
 
-def magic_mix_job(samples: int = 1, seed: int = 42, **params: Any) -> ImageJob:
-    body: dict[str, Any] = {
-        "prompt": "Bed",
-        "image": data_uri(picture()),
-        "kmin": 0.3,
-        "kmax": 0.5,
-        "steps": 8,
-    }
-    body.update(params)
+def _job(product: Product, body: dict[str, Any], samples: int, seed: int) -> ImageJob:
+    """The job for a request body; 32 by 32 unless the body says (None: the engine decides)."""
     width: int | None = body.pop("width", 32)
     height: int | None = body.pop("height", 32)
-    return ImageJob("magic_mix", body, width, height, samples, seed)
+    return ImageJob(product, body, width, height, samples, seed)
+
+
+def magic_mix_job(samples: int = 1, seed: int = 42, **params: Any) -> ImageJob:
+    body = {"prompt": "Bed", "image": data_uri(picture()), "kmin": 0.3, "kmax": 0.5, "steps": 8}
+    return _job("magic_mix", body | params, samples, seed)
 
 
 def mixer_job(images: int = 2, samples: int = 1, seed: int = 7, **params: Any) -> ImageJob:
-    body: dict[str, Any] = {
-        "prompt": "rose man",
-        "init_image": [data_uri(picture(seed=index)) for index in range(images)],
-        "steps": 6,
-        "guidance_scale": 10,
-    }
-    body.update(params)
-    width: int | None = body.pop("width", 32)
-    height: int | None = body.pop("height", 32)
-    return ImageJob("img_mixer", body, width, height, samples, seed)
+    init_images = [data_uri(picture(seed=index)) for index in range(images)]
+    body = {"prompt": "rose man", "init_image": init_images, "steps": 6, "guidance_scale": 10}
+    return _job("img_mixer", body | params, samples, seed)
 
 
 def max_pixel_difference(first: bytes, second: bytes) -> int:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
+import httpx
 import pytest
 from PIL import Image
 
 from mock_server.pipeline.rendering import EXAMPLE_HEADER, VIOLATIONS_HEADER
 from mock_server.state.clock import ManualClock
+from mock_server.tooling.testing import InProcessClient
 from openapi.operations import load_operations
 from tests.conftest import ClientFactory
 from tests.unit.mock_server.bodies import CREATE_PATHS, FETCH_OPERATIONS, FETCH_PATHS, valid_body
@@ -29,16 +32,20 @@ def _expected_status(example: str) -> str:
     return next((status for prefix, status in STATUS_OF.items() if example.startswith(prefix)), "error")
 
 
+def _create(
+    client: InProcessClient, operation_id: str, *, prefer: str = "", **changes: Any
+) -> httpx.Response:
+    """A create of the operation with its valid body (`changes` applied), and a Prefer header when given."""
+    headers = {"Prefer": prefer} if prefer else {}
+    return client.post(CREATE_PATHS[operation_id], json=valid_body(operation_id, **changes), headers=headers)
+
+
 @pytest.mark.parametrize(("operation_id", "example"), CREATE_EXAMPLES)
 def test_every_create_example_can_be_chosen_and_validates(
     mock_client: ClientFactory, operation_id: str, example: str
 ) -> None:
     with mock_client() as client:
-        reply = client.post(
-            CREATE_PATHS[operation_id],
-            json=valid_body(operation_id),
-            headers={"Prefer": f"example={example}"},
-        )
+        reply = _create(client, operation_id, prefer=f"example={example}")
     assert reply.status_code == 200
     assert reply.headers[EXAMPLE_HEADER] == example
     assert VIOLATIONS_HEADER not in reply.headers
@@ -51,8 +58,8 @@ def test_success_reply_echoes_the_request_and_serves_images_of_the_requested_siz
 ) -> None:
     body = valid_body(operation_id)
     with mock_client() as client:
-        first = client.post(CREATE_PATHS[operation_id], json=body).json()
-        second = client.post(CREATE_PATHS[operation_id], json=body).json()
+        first = _create(client, operation_id).json()
+        second = _create(client, operation_id).json()
         image = client.get(first["output"][0])
     assert first["status"] == "success"
     assert isinstance(first["id"], int)
@@ -74,7 +81,7 @@ def test_success_reply_echoes_the_request_and_serves_images_of_the_requested_siz
 def test_img_mixer_meta_joins_init_images_with_commas(mock_client: ClientFactory) -> None:
     body = valid_body("img_mixer")
     with mock_client() as client:
-        meta = client.post(CREATE_PATHS["img_mixer"], json=body).json()["meta"]
+        meta = _create(client, "img_mixer").json()["meta"]
     assert meta["init_image"] == ",".join(body["init_image"])
     assert meta["guidance_scale"] == 10
 
@@ -91,7 +98,7 @@ def test_img_mixer_without_size_makes_512_by_512(mock_client: ClientFactory) -> 
 
 def test_several_samples_get_indexed_urls_that_all_download(mock_client: ClientFactory) -> None:
     with mock_client() as client:
-        reply = client.post(CREATE_PATHS["magic_mix_v5"], json=valid_body("magic_mix_v5", samples=3)).json()
+        reply = _create(client, "magic_mix_v5", samples=3).json()
         statuses = [client.get(url).status_code for url in reply["output"]]
         beyond = client.get(reply["output"][0].replace("-0.png", "-3.png"))
     prefix = reply["meta"]["file_prefix"]
@@ -102,15 +109,13 @@ def test_several_samples_get_indexed_urls_that_all_download(mock_client: ClientF
 
 def test_one_magic_mix_sample_is_named_without_index(mock_client: ClientFactory) -> None:
     with mock_client() as client:
-        reply = client.post(
-            CREATE_PATHS["magic_mix_enterprise"], json=valid_body("magic_mix_enterprise")
-        ).json()
+        reply = _create(client, "magic_mix_enterprise").json()
     assert reply["output"][0].endswith(reply["meta"]["file_prefix"] + ".png")
 
 
-def _image(client_factory: ClientFactory, **changes: object) -> bytes:
+def _image(client_factory: ClientFactory, **changes: Any) -> bytes:
     with client_factory() as client:
-        reply = client.post(CREATE_PATHS["img_mixer"], json=valid_body("img_mixer", **changes)).json()
+        reply = _create(client, "img_mixer", **changes).json()
         return client.get(reply["output"][0]).content
 
 
@@ -124,17 +129,16 @@ def test_same_request_and_seed_give_identical_bytes_and_another_seed_differs(
 
 def test_null_seed_draws_a_seed_and_echoes_it(mock_client: ClientFactory) -> None:
     with mock_client() as client:
-        meta = client.post(CREATE_PATHS["img_mixer"], json=valid_body("img_mixer", seed=None)).json()["meta"]
+        meta = _create(client, "img_mixer", seed=None).json()["meta"]
     assert isinstance(meta["seed"], int)
     assert 0 <= meta["seed"] < 2**32
 
 
 def test_same_seed_setting_gives_byte_identical_replies(mock_client: ClientFactory) -> None:
-    body = valid_body("magic_mix_v5", seed=None)
     replies = []
     for _ in range(2):
         with mock_client(processing_polls=None, ratios={"processing": 0.5}, seed=9) as client:
-            replies.append([client.post(CREATE_PATHS["magic_mix_v5"], json=body).content for _ in range(6)])
+            replies.append([_create(client, "magic_mix_v5", seed=None).content for _ in range(6)])
     assert replies[0] == replies[1]
 
 
@@ -143,11 +147,7 @@ def test_processing_job_finishes_when_its_eta_has_passed(
     mock_client: ClientFactory, clock: ManualClock, operation_id: str
 ) -> None:
     with mock_client() as client:
-        queued = client.post(
-            CREATE_PATHS[operation_id],
-            json=valid_body(operation_id),
-            headers={"Prefer": "scenario=processing, eta=4"},
-        ).json()
+        queued = _create(client, operation_id, prefer="scenario=processing, eta=4").json()
         fetch_path = FETCH_PATHS[operation_id].format(id=queued["id"])
         early = client.post(fetch_path, json={"key": "test-key"})
         early_image = client.get(queued["future_links"][0])
@@ -164,11 +164,7 @@ def test_processing_job_finishes_when_its_eta_has_passed(
 
 def test_processing_job_counted_by_polls(mock_client: ClientFactory) -> None:
     with mock_client() as client:
-        queued = client.post(
-            CREATE_PATHS["img_mixer"],
-            json=valid_body("img_mixer"),
-            headers={"Prefer": "scenario=processing, polls=2"},
-        ).json()
+        queued = _create(client, "img_mixer", prefer="scenario=processing, polls=2").json()
         states = [client.post(queued["fetch_result"], json={"key": "k"}).json()["status"] for _ in range(4)]
     assert states == ["processing", "processing", "success", "success"]
 
@@ -187,7 +183,7 @@ def test_a_job_is_fetched_only_where_its_base_url_fetches(
     mock_client: ClientFactory, create: str, fetch_name: str, path: str
 ) -> None:
     with mock_client() as client:
-        created = client.post(CREATE_PATHS[create], json=valid_body(create)).json()
+        created = _create(client, create).json()
         reply = client.post(path.format(id=created["id"]), json={"key": "k"}).json()
     if fetch_name in FAMILIES[create]:
         assert reply == {"status": "success", "id": created["id"], "output": created["output"]}
@@ -210,7 +206,7 @@ def test_unknown_id_gets_request_not_found(
 @pytest.mark.parametrize("key", [None, "", "   ", 42])
 def test_fetch_checks_the_key(mock_client: ClientFactory, key: object) -> None:
     with mock_client() as client:
-        created = client.post(CREATE_PATHS["img_mixer"], json=valid_body("img_mixer")).json()
+        created = _create(client, "img_mixer").json()
         reply = client.post(FETCH_PATHS["img_mixer"].format(id=created["id"]), json={"key": key})
     assert reply.json()["message"] == "Invalid Api Key"
 
@@ -222,7 +218,7 @@ def test_configured_keys_restrict_access(mock_client: ClientFactory, key: str | 
         rejected = client.post(
             CREATE_PATHS["img_mixer"], json=body, headers={"Authorization": "Bearer right"}
         )
-        accepted = client.post(CREATE_PATHS["img_mixer"], json=valid_body("img_mixer", key="right"))
+        accepted = _create(client, "img_mixer", key="right")
     assert rejected.json()["message"] == "Invalid Api Key"
     assert accepted.json()["status"] == "success"
 
@@ -237,11 +233,7 @@ def test_forced_failed_job_is_reported_by_fetch(mock_client: ClientFactory) -> N
 
 def test_fetch_prefer_success_finishes_a_processing_job(mock_client: ClientFactory) -> None:
     with mock_client() as client:
-        queued = client.post(
-            CREATE_PATHS["img_mixer"],
-            json=valid_body("img_mixer"),
-            headers={"Prefer": "scenario=processing, eta=600"},
-        ).json()
+        queued = _create(client, "img_mixer", prefer="scenario=processing, eta=600").json()
         done = client.post(
             queued["fetch_result"], json={"key": "k"}, headers={"Prefer": "scenario=success"}
         ).json()

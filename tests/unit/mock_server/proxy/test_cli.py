@@ -8,6 +8,7 @@ import pytest
 
 from mock_server.settings import ProxySettings, SettingsError, load_proxy_settings
 from mock_server.tooling.cli import _overrides, _parser, main
+from tests.unit.mock_server.command_lines import assert_refused, bad_command_lines, unnamed_variables
 
 pytestmark = [pytest.mark.unit, pytest.mark.timeout(30)]
 
@@ -55,42 +56,12 @@ def test_the_environment_uses_its_own_prefix() -> None:
 
 
 def test_help_names_every_variable(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit):
-        main(["proxy", "--help"])
-    text = " ".join(capsys.readouterr().out.split())
-    for name in (
-        "MIXMOCK_PROXY_TARGET",
-        "MIXMOCK_PROXY_RECORD",
-        "MIXMOCK_PROXY_BLOCK_INVALID",
-        "MIXMOCK_PROXY_WEBHOOKS",
-    ):
-        assert name in text
+    assert unnamed_variables(capsys, "proxy", ProxySettings) == []
 
 
-@pytest.mark.parametrize(
-    ("argv", "words"),
-    [
-        (["proxy"], "the proxy needs --target"),
-        (["proxy", "--target", "modelslab.com"], "must be an http(s) origin"),
-        (["proxy", "--target", "https://modelslab.com/api/v6"], "must be an origin without a path"),
-        (["proxy", "--target", "https://modelslab.com", "--total-timeout", "0"], "'total_timeout_s' = 0.0"),
-        (["proxy", "--target", "https://modelslab.com", "--download-host", "a b"], "neither a host name"),
-        (["proxy", "--learn"], "--learn reads and writes the --record directory"),
-        (["proxy", "--learn", "--record", "/nonexistent/rec"], "does not exist"),
-    ],
-    ids=[
-        "no-target",
-        "not-an-origin",
-        "a-path",
-        "zero-timeout",
-        "bad-host",
-        "learn-without-record",
-        "learn-no-dir",
-    ],
-)
-def test_bad_settings_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str], words: str) -> None:
-    assert main(argv) == 2
-    assert words in capsys.readouterr().err
+@bad_command_lines(__file__)
+def test_bad_settings_exit_2(capsys: pytest.CaptureFixture[str], command_line: str, words: str) -> None:
+    assert_refused(capsys, command_line, words)
 
 
 def test_learn_on_a_recording_prints_and_writes_the_report(

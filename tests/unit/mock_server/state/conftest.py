@@ -13,6 +13,7 @@ from mock_server.state.redis.connection import Keys, connect
 from mock_server.state.redis.job_store import RedisJobStore
 from mock_server.state.redis.urls import is_redis_url
 from mock_server.state.sqlite_store import SQLiteJobStore
+from tests.conftest import closing_all
 
 StoreOpener = Callable[..., JobStore]
 
@@ -21,24 +22,17 @@ StoreOpener = Callable[..., JobStore]
 def open_store(backend_settings: Settings) -> Iterator[StoreOpener]:
     """`open_store(id_block=4)` shares the state of every other; `elsewhere=True` opens an unrelated store
     (another file, another key prefix)."""
-    opened: list[JobStore] = []
     location = backend_settings.store
 
     def open_one(id_block: int = 64, ttl_s: float = 86400.0, *, elsewhere: bool = False) -> JobStore:
-        store: JobStore
         if is_redis_url(location):
             prefix = backend_settings.store_prefix + (":elsewhere" if elsewhere else "")
-            store = RedisJobStore(
+            return RedisJobStore(
                 connect(location), Keys(prefix), ttl_s=ttl_s, store_url=location, id_block=id_block
             )
-        else:
-            store = SQLiteJobStore(location + ("-elsewhere" if elsewhere else ""), id_block=id_block)
-        opened.append(store)
-        return store
+        return SQLiteJobStore(location + ("-elsewhere" if elsewhere else ""), id_block=id_block)
 
-    yield open_one
-    for store in opened:
-        store.close()
+    yield from closing_all(open_one, lambda store: store.close())
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from typing import Any, TypeVar
 import pytest
 
 from mock_server.engines.base import ImageJob
-from mock_server.state.clock import ManualClock
-from mock_server.state.jobs import Job, JobStore
+from mock_server.state.clock import Clock, ManualClock
+from mock_server.state.jobs import Job
 from mock_server.state.lifecycle import Lifecycle
 from mock_server.state.sqlite_store import SQLiteJobStore
 from tests.unit.mock_server.engines.fakes import EagerEngine, png_of
@@ -21,10 +21,9 @@ pytestmark = [pytest.mark.unit, pytest.mark.timeout(30)]
 
 LEASE = 30.0
 T = TypeVar("T")
-Processes = Callable[[ManualClock], tuple[Lifecycle, EagerEngine, list[int]]]
 
 
-def eager_job(job_id: int, clock: ManualClock) -> Job:
+def eager_job(job_id: int, clock: Clock) -> Job:
     return Job(
         id=job_id,
         operation_id="img_mixer",
@@ -39,36 +38,44 @@ def eager_job(job_id: int, clock: ManualClock) -> Job:
     )
 
 
-@pytest.fixture
-def processes(open_store: StoreOpener) -> Processes:
-    """`processes(clock)`: one more server process's lifecycle over the shared store, its engine, and the
-    jobs it saw finish."""
+class Processes:
+    """Server processes over the shared store, all on the test's clock."""
 
-    def start(clock: ManualClock) -> tuple[Lifecycle, EagerEngine, list[int]]:
+    def __init__(self, open_store: StoreOpener, clock: ManualClock) -> None:
+        self._open_store = open_store
+        self._clock = clock
+        self._started: list[Lifecycle] = []
+
+    def start(self) -> tuple[Lifecycle, EagerEngine, list[int]]:
+        """One more process: its lifecycle, its engine, and the jobs it saw finish."""
         engine = EagerEngine()
-        lifecycle = Lifecycle(open_store(), clock, engine, lease_s=LEASE)
+        lifecycle = Lifecycle(self._open_store(), self._clock, engine, lease_s=LEASE)
         finished: list[int] = []
 
         async def listener(job: Job) -> None:
             finished.append(job.id)
 
         lifecycle.listeners.append(listener)
+        self._started.append(lifecycle)
         return lifecycle, engine, finished
 
-    return start
+    def run(self, scenario: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        """The scenario on a fresh event loop; every process's store then gives back what belongs to that
+        loop."""
+
+        async def main() -> T:
+            try:
+                return await scenario()
+            finally:
+                for lifecycle in self._started:
+                    await lifecycle.store.aclose()
+
+        return asyncio.run(main())
 
 
-def run(scenario: Callable[[], Coroutine[Any, Any, T]], *stores: JobStore) -> T:
-    """The scenario on a fresh event loop; the stores then give back what belongs to that loop."""
-
-    async def main() -> T:
-        try:
-            return await scenario()
-        finally:
-            for store in stores:
-                await store.aclose()
-
-    return asyncio.run(main())
+@pytest.fixture
+def processes(open_store: StoreOpener, clock: ManualClock) -> Processes:
+    return Processes(open_store, clock)
 
 
 async def settle() -> None:
@@ -76,9 +83,9 @@ async def settle() -> None:
         await asyncio.sleep(0)
 
 
-def accept(lifecycle: Lifecycle, clock: ManualClock) -> Job:
+def accept(lifecycle: Lifecycle) -> Job:
     """What a create does with an eager engine: store the job, claim it, start rendering it."""
-    job = lifecycle.store.create(lambda job_id: eager_job(job_id, clock))
+    job = lifecycle.store.create(lambda job_id: eager_job(job_id, lifecycle.clock))
     assert lifecycle.start_engine(job) is not None
     return job
 
@@ -89,19 +96,25 @@ def die(lifecycle: Lifecycle) -> None:
         task.cancel()
 
 
-def test_work_of_a_process_that_died_is_resumed_once_its_lease_runs_out(processes: Processes) -> None:
-    clock = ManualClock()
-    dead, _, _ = processes(clock)
-    restarted, engine, finished = processes(clock)
+async def take_over(lifecycle: Lifecycle, engine: EagerEngine, job: Job) -> None:
+    """The process resumes `job`, and only once, then renders it to the end."""
+    assert [resumed.id for resumed in lifecycle.resume_unfinished()] == [job.id]
+    assert lifecycle.resume_unfinished() == []  # claimed now: not resumed twice
+    engine.gate.set()
+    await asyncio.gather(*lifecycle.tasks)
+
+
+def test_work_of_a_process_that_died_is_resumed_once_its_lease_runs_out(
+    processes: Processes, clock: ManualClock
+) -> None:
+    dead, _, _ = processes.start()
+    restarted, engine, finished = processes.start()
 
     async def scenario() -> None:
-        job = accept(dead, clock)  # its render never ends: the process dies
+        job = accept(dead)  # its render never ends: the process dies
         assert restarted.resume_unfinished() == []  # the dead process's lease still runs
         clock.advance(LEASE)
-        assert [resumed.id for resumed in restarted.resume_unfinished()] == [job.id]
-        assert restarted.resume_unfinished() == []  # claimed now: not resumed twice
-        engine.gate.set()
-        await asyncio.gather(*restarted.tasks)
+        await take_over(restarted, engine, job)
         stored = restarted.store.get(job.id)
         assert stored is not None
         assert stored.state == "success"
@@ -109,47 +122,44 @@ def test_work_of_a_process_that_died_is_resumed_once_its_lease_runs_out(processe
         assert restarted.store.get_image(job.file_prefix, 0) == png_of(8, 8)
         die(dead)
 
-    run(scenario, dead.store, restarted.store)
+    processes.run(scenario)
 
 
-def test_a_process_that_renews_its_leases_keeps_its_work(processes: Processes) -> None:
-    clock = ManualClock()
-    alive, _, _ = processes(clock)
-    other, _, _ = processes(clock)
+def test_a_process_that_renews_its_leases_keeps_its_work(processes: Processes, clock: ManualClock) -> None:
+    alive, _, _ = processes.start()
+    other, _, _ = processes.start()
 
     async def scenario() -> None:
-        accept(alive, clock)
+        accept(alive)
         for _ in range(5):
             clock.advance(LEASE / 3)
             alive.renew_leases()
             assert other.resume_unfinished() == []
         die(alive)
 
-    run(scenario, alive.store, other.store)
+    processes.run(scenario)
 
 
-def test_a_clean_shutdown_gives_its_work_to_the_next_process_at_once(processes: Processes) -> None:
-    clock = ManualClock()
-    stopping, _, _ = processes(clock)
-    restarted, engine, finished = processes(clock)
+def test_a_clean_shutdown_gives_its_work_to_the_next_process_at_once(
+    processes: Processes, clock: ManualClock
+) -> None:
+    stopping, _, _ = processes.start()
+    restarted, engine, finished = processes.start()
 
     async def scenario() -> None:
-        job = accept(stopping, clock)
+        job = accept(stopping)
         clock.advance(1)
         stopping.release_leases()
         die(stopping)
         await settle()
-        assert [resumed.id for resumed in restarted.resume_unfinished()] == [job.id]
-        engine.gate.set()
-        await asyncio.gather(*restarted.tasks)
+        await take_over(restarted, engine, job)
         assert finished == [job.id]
 
-    run(scenario, stopping.store, restarted.store)
+    processes.run(scenario)
 
 
-def test_a_job_is_rendered_once_per_process(processes: Processes) -> None:
-    clock = ManualClock()
-    lifecycle, engine, _ = processes(clock)
+def test_a_job_is_rendered_once_per_process(processes: Processes, clock: ManualClock) -> None:
+    lifecycle, engine, _ = processes.start()
 
     async def scenario() -> list[Any]:
         job = lifecycle.store.create(lambda job_id: eager_job(job_id, clock))
@@ -160,7 +170,7 @@ def test_a_job_is_rendered_once_per_process(processes: Processes) -> None:
         await asyncio.gather(*lifecycle.tasks)
         return [starts[0] is not None, starts[1], resumed, engine.rendered]
 
-    assert run(scenario, lifecycle.store) == [True, None, [], [1]]
+    assert processes.run(scenario) == [True, None, [], [1]]
 
 
 def test_the_lease_must_be_positive() -> None:

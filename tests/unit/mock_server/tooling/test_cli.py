@@ -6,69 +6,21 @@ from pathlib import Path
 
 import pytest
 
+from mock_server.settings import Settings
 from mock_server.tooling.cli import main
+from tests.unit.mock_server.command_lines import assert_refused, bad_command_lines, unnamed_variables
 
 pytestmark = [pytest.mark.unit, pytest.mark.timeout(30)]
 
 
 @pytest.mark.parametrize("command", ["serve", "worker"])
 def test_help_names_every_env_var(capsys: pytest.CaptureFixture[str], command: str) -> None:
-    with pytest.raises(SystemExit) as raised:
-        main([command, "--help"])
-    text = " ".join(capsys.readouterr().out.split())
-    assert raised.value.code == 0
-    for name in (
-        "MIXMOCK_PORT",
-        "MIXMOCK_PROFILE",
-        "MIXMOCK_STORE",
-        "MIXMOCK_RULES_FILE",
-        "MIXMOCK_QUEUE_THRESHOLD_S",
-        "MIXMOCK_MAX_BATCH",
-        "MIXMOCK_STORE_PREFIX",
-        "MIXMOCK_ENGINE_LEASE_S",
-    ):
-        assert name in text
+    assert unnamed_variables(capsys, command, Settings) == []
 
 
-@pytest.mark.parametrize(
-    ("argv", "words"),
-    [
-        (["serve", "--port", "70000"], "'port' = 70000"),
-        (["serve", "--processing-ratio", "2"], "processing=2: the share must be between 0 and 1"),
-        (["serve", "--profile", "observed", "--quirk", "nope"], "unknown quirk"),
-        (["serve", "--config", "/nonexistent/mixmock.yaml"], "cannot read config file"),
-        (["serve", "--max-batch", "0"], "'max_batch' = 0"),
-        (["serve", "--store", "redis://:6379/0"], "names no host"),
-        (["serve", "--store", "redis://localhost:6379/jobs"], "a Redis database is a number"),
-        (["serve", "--store", "http://localhost/jobs"], "a redis:// or rediss:// URL"),
-        (["serve", "--store", "redis://localhost/0", "--store-prefix", "a b"], "'store_prefix' = 'a b'"),
-        (["serve", "--engine", "remote"], "needs a Redis store"),
-        (["worker", "--engine", "diffusers"], "mixmock worker needs a Redis store"),
-        (["serve", "--cors-origin", "localhost:5173"], "'localhost:5173' is not an origin"),
-        (
-            ["worker", "--store", "redis://localhost/0", "--engine", "remote"],
-            "renders with --engine diffusers",
-        ),
-    ],
-    ids=[
-        "port",
-        "ratio",
-        "quirk",
-        "config",
-        "max-batch",
-        "redis-without-host",
-        "redis-database-name",
-        "other-scheme",
-        "prefix-with-space",
-        "remote-engine-without-redis",
-        "worker-without-redis",
-        "cors-origin",
-        "worker-without-engine",
-    ],
-)
-def test_bad_settings_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str], words: str) -> None:
-    assert main(argv) == 2
-    assert words in capsys.readouterr().err
+@bad_command_lines(__file__)
+def test_bad_settings_exit_2(capsys: pytest.CaptureFixture[str], command_line: str, words: str) -> None:
+    assert_refused(capsys, command_line, words)
 
 
 def test_version_is_the_installed_packages(capsys: pytest.CaptureFixture[str]) -> None:
