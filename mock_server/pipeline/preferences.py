@@ -9,6 +9,7 @@ Unknown preference names are ignored, as RFC 7240 asks; a known name with a bad 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -44,15 +45,21 @@ class Preferences:
 
     def over(self, fallback: Preferences) -> Preferences:
         """These preferences, with `fallback`'s values where these have none."""
-        values = {
-            f.name: getattr(self, f.name) if getattr(self, f.name) is not None else getattr(fallback, f.name)
-            for f in dataclasses.fields(self)
-        }
-        return Preferences(**values)
+        if fallback.empty:  # every request without run-time defaults
+            return self
+        if self.empty:  # every request without a Prefer header
+            return fallback
+        values = {name: getattr(self, name) for name in _PREFERENCE_NAMES}
+        return Preferences(
+            **{name: getattr(fallback, name) if v is None else v for name, v in values.items()}
+        )
 
-    @property
+    @functools.cached_property
     def empty(self) -> bool:
-        return all(getattr(self, f.name) is None for f in dataclasses.fields(self))
+        return all(getattr(self, name) is None for name in _PREFERENCE_NAMES)
+
+
+_PREFERENCE_NAMES = tuple(f.name for f in dataclasses.fields(Preferences))
 
 
 @dataclass(frozen=True)
