@@ -7,7 +7,7 @@ benchmark on a shared machine, which makes it the regression check for the hot p
 REV` is checked out in a temporary git worktree and measured the same way, the checkouts taking turns.
 
     python bench/bench_app.py --baseline main                     # this working tree against main
-    python bench/bench_app.py --baseline v0.1.0 --baseline HEAD~5 --rounds 5 --requests 4000
+    python bench/bench_app.py --baseline 6558286 --baseline HEAD~5 --rounds 5 --requests 4000
 
 Printed: microseconds per request for each checkout, the median and the least of its `--rounds` runs (on a
 shared machine other work only ever adds time, so the least is the closest to the app's own cost), and the
@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
 
-from bench_mock import BODY, ROOT, baseline_checkout
+from bench_mock import BODY, ROOT, baseline_checkout, stop_on_sigterm, turns
 
 # Run in a child process with the checkout first on sys.path. It uses only what every revision has:
 # `mock_server.app.app_from_environment` and the MIXMOCK_STORE / MIXMOCK_ACCESS_LOG settings.
@@ -92,10 +92,10 @@ DRIVER = textwrap.dedent(
 
 def cost(checkout: Path, requests: int, concurrency: int, workdir: Path) -> float:
     """Microseconds per create for the app in `checkout`, measured in a fresh process."""
-    store = tempfile.mktemp(suffix=".sqlite3", dir=workdir)
-    environment = {
-        **os.environ,
-        "MIXMOCK_STORE": store,
+    store = workdir / f"store-{len(list(workdir.glob('store-*')))}.sqlite3"
+    environment = {  # the caller's own MIXMOCK_* settings would change what is measured
+        **{name: value for name, value in os.environ.items() if not name.startswith("MIXMOCK_")},
+        "MIXMOCK_STORE": str(store),
         "MIXMOCK_ACCESS_LOG": "false",
         "BENCH_BODY": json.dumps(BODY, separators=(",", ":")),
     }
@@ -120,14 +120,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.rounds < 1 or args.requests < args.concurrency or args.concurrency < 1:
         parser.error("--rounds and --concurrency must be positive and --requests at least --concurrency")
-    workdir = Path(tempfile.mkdtemp(prefix="mixmock-bench-app-"))
+    stop_on_sigterm()
     with ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="mixmock-bench-app-")))
         checkouts = {"this tree": ROOT}
         for revision in args.baseline:
             checkouts[revision] = stack.enter_context(baseline_checkout(revision, workdir))
         figures: dict[str, list[float]] = {name: [] for name in checkouts}
         for round_number in range(1, args.rounds + 1):
-            for name, checkout in checkouts.items():
+            for name, checkout in turns(list(checkouts.items()), round_number):
                 figures[name].append(cost(checkout, args.requests, args.concurrency, workdir))
                 print(f"round {round_number}  {name:14} {figures[name][-1]:7.1f} us/request")
     print(f"\n{args.requests} creates, {args.concurrency} in flight, in-process (us/request):")

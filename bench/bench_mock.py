@@ -9,7 +9,7 @@ machine's load falls on every target alike.
 
     python bench/bench_mock.py                       # Prism from PATH or PRISM_BIN
     python bench/bench_mock.py --prism-bin node_modules/.bin/prism --duration 10 --concurrency 1 16 64
-    python bench/bench_mock.py --rounds 3 --baseline v0.1.0 --concurrency 16   # against a release
+    python bench/bench_mock.py --rounds 3 --baseline main --concurrency 16   # a change against main
 
 Absolute numbers from different runs do not compare; the ratios printed at the end do.
 """
@@ -22,6 +22,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -33,12 +34,13 @@ from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "openapi" / "v6-image-editing.yaml"
+T = TypeVar("T")
 BODY = {
     "key": "abc",
     "seed": 12345,
@@ -218,11 +220,22 @@ def baseline_checkout(revision: str, workdir: Path) -> Iterator[Path]:
     )
     if found.returncode != 0:
         raise SystemExit(f"--baseline {revision!r} is not a commit of {ROOT}")
-    subprocess.run([*git, "worktree", "add", "--detach", "--quiet", str(folder), revision], check=True)
+    # A run killed outright (SIGKILL) cannot remove its worktree; git forgets one whose folder is gone.
+    subprocess.run([*git, "worktree", "prune"], check=False)
     try:
+        subprocess.run([*git, "worktree", "add", "--detach", "--quiet", str(folder), revision], check=True)
         yield folder
     finally:
-        subprocess.run([*git, "worktree", "remove", "--force", str(folder)], check=False)
+        subprocess.run([*git, "worktree", "remove", "--force", str(folder)], check=False, capture_output=True)
+
+
+def stop_on_sigterm() -> None:
+    """A SIGTERM (a CI timeout, `kill`) unwinds like Ctrl-C: servers stopped, worktrees removed."""
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(f"stopped by signal {signum}")
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def targets(args: argparse.Namespace, workdir: Path, baselines: dict[str, Path]) -> list[Target]:
@@ -269,6 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.rounds < 1 or args.duration <= 0 or min(args.concurrency) < 1:
         parser.error("--rounds, --duration and each --concurrency must be positive")
 
+    stop_on_sigterm()
     use_wrk = args.loadgen == "wrk" or (args.loadgen == "auto" and shutil.which("wrk") is not None)
     workdir = Path(tempfile.mkdtemp(prefix="mixmock-bench-"))
     script = None
@@ -308,7 +322,7 @@ def measure_all(
         warm_up(f"http://127.0.0.1:{target.port}{target.create_path}", min(duration, 3.0), script)
     for round_number in range(1, rounds + 1):
         for concurrency in concurrencies:
-            for target in chosen:
+            for target in turns(chosen, round_number):
                 url = f"http://127.0.0.1:{target.port}{target.create_path}"
                 point = measure_point(target.name, url, concurrency, duration, script)
                 runs.setdefault((target.name, concurrency), []).append(point)
@@ -318,6 +332,12 @@ def measure_all(
         target.name: [_median(runs[(target.name, concurrency)]) for concurrency in concurrencies]
         for target in chosen
     }
+
+
+def turns(items: Sequence[T], round_number: int) -> list[T]:
+    """`items` in the order of this round: each round starts one later, so no target always goes first."""
+    shift = (round_number - 1) % len(items)
+    return [*items[shift:], *items[:shift]]
 
 
 def _line(point: Point) -> str:

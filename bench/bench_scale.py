@@ -180,7 +180,7 @@ def mock(store: str, *, log: Path) -> Iterator[tuple[int, subprocess.Popen[bytes
         process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
     try:
         try:
-            wait_until_answering(f"http://127.0.0.1:{port}/ready", process, timeout=60)
+            wait_until_answering(f"http://127.0.0.1:{port}/ready", process, timeout=60, success=True)
         except RuntimeError as error:
             raise SystemExit(f"mixmock serve did not start ({error}); see {log}") from None
         yield port, process
@@ -199,7 +199,7 @@ def nginx(ports: Sequence[int], folder: Path) -> Iterator[int]:
     process = subprocess.Popen([binary, "-c", str(conf), "-p", str(folder)], stderr=subprocess.DEVNULL)
     try:
         try:
-            wait_until_answering(f"http://127.0.0.1:{port}/health", process, timeout=15)
+            wait_until_answering(f"http://127.0.0.1:{port}/health", process, timeout=15, success=True)
         except RuntimeError as error:
             raise SystemExit(f"nginx did not start ({error}); see {folder / 'nginx-error.log'}") from None
         yield port

@@ -9,7 +9,6 @@ Unknown preference names are ignored, as RFC 7240 asks; a known name with a bad 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -54,7 +53,7 @@ class Preferences:
             **{name: getattr(fallback, name) if v is None else v for name, v in values.items()}
         )
 
-    @functools.cached_property
+    @property
     def empty(self) -> bool:
         return all(getattr(self, name) is None for name in _PREFERENCE_NAMES)
 

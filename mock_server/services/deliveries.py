@@ -118,7 +118,7 @@ class DeliveryStore(Protocol):
 
     def page(self, window: Window, state: DeliveryState | None = None) -> Page[Delivery]:
         """The deliveries in `window` (only those in `state` when given), oldest first, read one at a
-        time (the page's size bound holds while reading)."""
+        time: a page reads at most one delivery beyond what it returns."""
         ...
 
     def purge(self, before: float) -> int:

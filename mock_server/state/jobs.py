@@ -70,7 +70,8 @@ class Window:
 
     @property
     def below(self) -> int:
-        """`before` within the id range (every id is below it when there is no `before`)."""
+        """`before` clamped to what SQLite can bind (a 64-bit integer): with no `before`, MAX_JOB_ID, so
+        a job with that very id is never listed (ids are handed out far below it)."""
         return MAX_JOB_ID if self.before is None else min(self.before, MAX_JOB_ID)
 
     def take(self, sized: Iterable[tuple[T, int]]) -> tuple[list[T], bool]:
@@ -204,8 +205,8 @@ class JobStore(Protocol):
     def get_image(self, file_prefix: str, index: int) -> bytes | None: ...
 
     def page(self, window: Window) -> Page[Job]:
-        """The jobs in `window`, oldest first, read one at a time (the page's size bound holds while
-        reading, not only in what is returned)."""
+        """The jobs in `window`, oldest first, read one at a time: a page reads at most one job beyond
+        what it returns (the one that would break the window's limit or size)."""
         ...
 
     def pending_count(self, key_digest: str, now: float) -> int:

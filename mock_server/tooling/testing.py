@@ -166,16 +166,24 @@ def in_process(app: ASGIApp, base_url: str = "http://mixmock.test") -> Iterator[
         loop.close()
 
 
-def wait_until_answering(url: str, process: subprocess.Popen[Any], timeout: float = 30.0) -> None:
-    """Until a GET of `url` gets any HTTP reply; RuntimeError when the process exits or time runs out."""
+def wait_until_answering(
+    url: str, process: subprocess.Popen[Any], timeout: float = 30.0, *, success: bool = False
+) -> None:
+    """Until a GET of `url` gets any HTTP reply (with `success`, a 2xx one: a readiness check);
+    RuntimeError when the process exits or time runs out."""
     deadline = time.monotonic() + timeout
+    last = "no reply"
     while True:
         try:
-            httpx.get(url, timeout=1.0, trust_env=False)
-            return
+            status = httpx.get(url, timeout=1.0, trust_env=False).status_code
+            if not success or 200 <= status < 300:
+                return
+            last = f"status {status}"
         except httpx.TransportError:
-            if process.poll() is not None:
-                raise RuntimeError(f"the process for {url} exited with code {process.returncode}") from None
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{url} did not answer within {timeout:g} s") from None
-            time.sleep(0.1)
+            pass
+        if process.poll() is not None:
+            raise RuntimeError(f"the process for {url} exited with code {process.returncode}")
+        if time.monotonic() > deadline:
+            wanted = "2xx reply" if success else "reply"
+            raise RuntimeError(f"{url} gave no {wanted} within {timeout:g} s (last: {last})")
+        time.sleep(0.1)

@@ -4,6 +4,7 @@ names)."""
 
 from __future__ import annotations
 
+import re
 import shlex
 from pathlib import Path
 from typing import Any
@@ -36,4 +37,4 @@ def unnamed_variables(capsys: pytest.CaptureFixture[str], command: str, kind: ty
     assert raised.value.code == 0
     text = " ".join(capsys.readouterr().out.split())
     names = [env_name(item.name, kind) for item, _ in declarations(kind)]
-    return [name for name in names if name not in text]
+    return [name for name in names if not re.search(rf"(?<![A-Z0-9_]){name}(?![A-Z0-9_])", text)]
