@@ -29,7 +29,8 @@ def _ids_of_two_runs(env: dict[str, str], shared: bool) -> list[str]:
         "from mock_server.tooling.pytest_plugin import run_token, session_for_test; "
         f"print(session_for_test('tests/test_a.py::test_b', run=run_token({shared})))"
     )
-    clean = {k: v for k, v in os.environ.items() if k not in ("MIXMOCK_RUN", "PYTEST_XDIST_TESTRUNUID")}
+    run_names = ("MIXMOCK_RUN", "PYTEST_XDIST_TESTRUNUID", "PYTEST_XDIST_WORKER")  # this run's own, if any
+    clean = {k: v for k, v in os.environ.items() if k not in run_names}
     return [
         subprocess.run(
             [sys.executable, "-c", code],
