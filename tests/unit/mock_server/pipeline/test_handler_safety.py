@@ -160,14 +160,16 @@ def test_a_store_that_cannot_write_gets_the_vendors_503_and_ready_says_why(
         polled = client.post(IMG, json=valid_body("img_mixer"), headers=counted).json()
         assert client.get("/ready").json() == {"ready": True, "store": store}
         database = open_database(store)
-        database.connection.execute("PRAGMA query_only = ON")  # every write fails from now on
+        with database.lock:  # between two store accesses of the app's background writers
+            database.connection.execute("PRAGMA query_only = ON")  # every write fails from now on
         create = client.post(IMG, json=valid_body("img_mixer"))
         fetch = client.post(FETCH_PATHS["img_mixer"].format(id=made["id"]), json={"key": "k"})
         counted_fetch = client.post(FETCH_PATHS["img_mixer"].format(id=polled["id"]), json={"key": "k"})
         health = client.get("/health")
         ready = client.get("/ready")
-        database.connection.execute("PRAGMA query_only = OFF")
-        database.failure = None  # as after FAILURE_MEMORY_S
+        with database.lock:  # else a background write failing just before would note its failure after
+            database.connection.execute("PRAGMA query_only = OFF")
+            database.failure = None  # as after FAILURE_MEMORY_S
         again = client.get("/ready")
         recovered = client.post(IMG, json=valid_body("img_mixer"))
     for reply in (create, counted_fetch):  # both must write: a job, a poll
